@@ -1,0 +1,1 @@
+"""Element and ligand knowledge (pymatgen, mendeleev-free where pymatgen has it, RDKit)."""

@@ -1,0 +1,381 @@
+"""The ligand library and per-species descriptors (RDKit).
+
+A *species* is a ligand, counter-ion, guest or complex anion as it sits in a
+compound, with its charge. Users name species either by a library name
+(``"bIm"``, ``"H2PO4"``; see ``mlglass/chem/data/ligands.csv``, built from the
+Abbreviations of Ma & Horike, Chem. Rev. 2022, 122, 4163) or by a SMILES.
+Descriptors are computed once per canonical SMILES and cached.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdMolDescriptors
+
+from mlglass.errors import InvalidSmilesError, UnknownSpeciesError
+
+__all__ = [
+    "Species",
+    "SpeciesDescriptors",
+    "load_ligand_library",
+    "resolve_species",
+    "species_descriptors",
+    "library_names",
+    "DONOR_KINDS",
+    "DONOR_SOFTNESS",
+    "MAX_SMILES_LENGTH",
+    "MAX_HEAVY_ATOMS",
+]
+
+RDLogger.DisableLog("rdApp.*")
+
+#: Longest SMILES accepted (characters) and largest species (heavy atoms).
+MAX_SMILES_LENGTH = 600
+MAX_HEAVY_ATOMS = 150
+_MAX_RINGS = 20
+_MAX_AUTOMORPHISMS = 5000
+
+#: Pearson HSAB softness of donor kinds (0 hard, 0.5 borderline, 1 soft). O donors
+#: and amines are hard; azole/pyridine N, Br- borderline; S donors and nitriles soft
+#: (the review's Li+/succinonitrile argument treats nitrile N as a soft base).
+DONOR_SOFTNESS = {
+    "azolate_N": 0.5, "azole_N": 0.5, "pyridine_N": 0.5, "amine_N": 0.0, "nitrile_N": 1.0,
+    "thiocyanate_NS": 0.75, "phosphate_O": 0.0, "amide_O": 0.0, "carboxylate_O": 0.0,
+    "phosphine_oxide_O": 0.0, "diketonate_O": 0.0, "sulfonate_O": 0.0, "thiolate_S": 1.0,
+    "halide": 0.25, "oxide_O": 0.0, "hydroxide_O": 0.0, "water_O": 0.0, "alcohol_O": 0.0,
+    "cyanide_C": 1.0, "none": math.nan,
+}
+DONOR_KINDS = tuple(DONOR_SOFTNESS)
+
+# SMARTS used to guess the donor kind of a species given only as SMILES (first match wins).
+_DONOR_PATTERNS = [
+    ("thiocyanate_NS", "[S-,S]C#N,S=C=[N-,N]"),
+    ("thiolate_S", "[S-;X1]"),
+    ("cyanide_C", "[C-]#N"),
+    ("nitrile_N", "[CX2]#[NX1]"),
+    ("phosphate_O", "P(=O)[O-,OH]"),
+    ("sulfonate_O", "S(=O)(=O)[O-]"),
+    ("carboxylate_O", "C(=O)[O-]"),
+    ("phosphine_oxide_O", "[PX4](=O)([#6])([#6])[#6]"),
+    ("amide_O", "[CX3](=O)[NX3]"),
+    ("diketonate_O", "[O-]C=CC=O"),
+    ("azolate_N", "[n-]"),
+    ("azole_N", "[nX2;r5]"),
+    ("pyridine_N", "[nX2;r6]"),
+    ("amine_N", "[NX3;H2,H1,H0;!$(NC=O);!$(N-a)]"),
+    ("hydroxide_O", "[OH-]"),
+    ("oxide_O", "[O-2]"),
+    ("water_O", "[OH2]"),
+    ("alcohol_O", "[CX4][OX2H]"),
+    ("halide", "[F-,Cl-,Br-,I-]"),
+]
+_COMPILED_DONORS = [(k, Chem.MolFromSmarts(s)) for k, s in _DONOR_PATTERNS]
+_EWG = [Chem.MolFromSmarts(s) for s in (
+    "[N+](=O)[O-]", "C(F)(F)F", "[CX3]=O", "S(=O)=O", "[CX2]#N", "[F,Cl,Br,I]")]
+_HALOGEN = Chem.MolFromSmarts("[F,Cl,Br,I]")
+
+
+@dataclass(frozen=True)
+class Species:
+    """A resolved species.
+
+    Attributes
+    ----------
+    name : str
+        As given by the user.
+    smiles : str
+        Canonical SMILES (RDKit).
+    charge : int
+        Formal charge (e).
+    donor_kind : str
+        One of :data:`DONOR_KINDS`.
+    n_donors : int
+        Donor atoms per species.
+    role : str
+        ``bridging_linker``, ``terminal_ligand``, ``counter_ion``, ``guest`` or ``complex_anion``.
+    from_library : bool
+    """
+
+    name: str
+    smiles: str
+    charge: int
+    donor_kind: str
+    n_donors: int
+    role: str
+    from_library: bool
+
+
+@lru_cache(maxsize=1)
+def load_ligand_library() -> pd.DataFrame:
+    """The ligand library shipped with mlglass (``mlglass/chem/data/ligands.csv``)."""
+    with resources.files("mlglass.chem").joinpath("data/ligands.csv").open("r", encoding="utf-8") as fh:
+        lib = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return lib
+
+
+@lru_cache(maxsize=1)
+def _name_index() -> tuple[dict[str, int], dict[str, int]]:
+    lib = load_ligand_library()
+    exact: dict[str, int] = {}
+    folded: dict[str, int] = {}
+    for i, row in enumerate(lib.itertuples(index=False)):
+        names = [row.name] + [a.strip() for a in str(row.aliases).split(";") if a.strip()]
+        for n in names:
+            exact.setdefault(n, i)
+            folded.setdefault(n.casefold(), i)
+    return exact, folded
+
+
+def library_names() -> list[str]:
+    """Every name and alias the library resolves."""
+    return sorted(_name_index()[0])
+
+
+def _parse_smiles(text: str, field: str) -> Chem.Mol:
+    if len(text) > MAX_SMILES_LENGTH:
+        raise InvalidSmilesError(field, text, f"SMILES longer than {MAX_SMILES_LENGTH} characters")
+    if not text.isascii() or any(c.isspace() for c in text):
+        raise InvalidSmilesError(field, text, "SMILES must be plain ASCII without spaces")
+    depth = 0
+    for c in text:  # RDKit handles deep branches, but refuse absurd nesting early
+        depth += c == "("
+        depth -= c == ")"
+        if depth > 50:
+            raise InvalidSmilesError(field, text, "branches nested more than 50 deep")
+    mol = Chem.MolFromSmiles(text)
+    if mol is None:
+        raise InvalidSmilesError(field, text, "RDKit cannot parse this SMILES")
+    if mol.GetNumHeavyAtoms() == 0:
+        raise InvalidSmilesError(field, text, "SMILES has no heavy atom")
+    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        raise InvalidSmilesError(field, text, f"more than {MAX_HEAVY_ATOMS} heavy atoms; not a ligand")
+    if mol.GetRingInfo().NumRings() > _MAX_RINGS:
+        raise InvalidSmilesError(field, text, f"more than {_MAX_RINGS} rings; not a ligand")
+    return mol
+
+
+def _looks_like_smiles(name: str) -> bool:
+    return any(c in name for c in "=#[]@") or name.islower() or name in ("C", "N", "O", "S")
+
+
+@lru_cache(maxsize=65536)
+def resolve_species(name: str, field: str = "ligands") -> Species:
+    """Resolve a library name (or alias) or a SMILES to a :class:`Species`.
+
+    Library names are matched exactly, then case-insensitively; anything else
+    is parsed as SMILES.
+
+    Raises
+    ------
+    UnknownSpeciesError
+        Neither a library name nor a valid SMILES (suggests close library names).
+    InvalidSmilesError
+        Looks like a SMILES but RDKit rejects it, or it is absurdly large.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownSpeciesError(field, name, "empty species name")
+    name = name.strip()
+    exact, folded = _name_index()
+    idx = exact.get(name)
+    if idx is None:
+        idx = folded.get(name.casefold())
+    if idx is not None:
+        row = load_ligand_library().iloc[idx]
+        mol = Chem.MolFromSmiles(row["smiles"])
+        donors = [d for d in str(row["donor_atoms"]).split(";") if d.strip()]
+        return Species(name=name, smiles=Chem.MolToSmiles(mol), charge=int(row["charge"]),
+                       donor_kind=row["donor_kind"] or "none", n_donors=len(donors), role=row["role"],
+                       from_library=True)
+    try:
+        mol = _parse_smiles(name, field)
+    except InvalidSmilesError as err:
+        if _looks_like_smiles(name):
+            raise
+        close = difflib.get_close_matches(name, list(exact), n=4, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownSpeciesError(
+            field, name,
+            f"not a ligand-library name and not a valid SMILES ({err.reason}){hint} "
+            f"See mlglass.chem.ligands.library_names() for the names.") from None
+    kind, n_donors = _guess_donors(mol)
+    return Species(name=name, smiles=Chem.MolToSmiles(mol), charge=Chem.GetFormalCharge(mol), donor_kind=kind,
+                   n_donors=n_donors, role="unknown", from_library=False)
+
+
+def _guess_donors(mol: Chem.Mol) -> tuple[str, int]:
+    for kind, patt in _COMPILED_DONORS:
+        matches = mol.GetSubstructMatches(patt)
+        if matches:
+            return kind, len(matches)
+    return "none", 0
+
+
+@dataclass(frozen=True)
+class SpeciesDescriptors:
+    """RDKit descriptors of one species (see :func:`species_descriptors`)."""
+
+    values: tuple[float, ...]
+
+    LABELS = (
+        "heavy_atoms", "molar_mass_g_per_mol", "vdw_volume_a3", "charge", "abs_charge",
+        "charge_density", "rotatable_bonds", "kier_phi", "fraction_csp3", "longest_flexible_chain",
+        "symmetry_class_fraction", "log2_automorphisms", "ring_count", "aromatic_fraction",
+        "h_bond_donors", "halogens", "ewg_count", "donor_softness", "donor_atoms", "donor_atom_hardness_ev",
+        "contains_metal",
+    )
+
+
+def _longest_flexible_chain(mol: Chem.Mol) -> int:
+    """Longest path (in bonds) through acyclic single bonds between non-terminal heavy atoms."""
+    adj: dict[int, list[int]] = {}
+    for b in mol.GetBonds():
+        i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
+        terminal = mol.GetAtomWithIdx(i).GetDegree() < 2 or mol.GetAtomWithIdx(j).GetDegree() < 2
+        if b.GetBondType() == Chem.BondType.SINGLE and not b.IsInRing() and not terminal:
+            adj.setdefault(i, []).append(j)
+            adj.setdefault(j, []).append(i)
+    if not adj:
+        return 0
+    seen: set[int] = set()
+    best = 0
+
+    def farthest(start: int) -> tuple[int, int]:
+        dist = {start: 0}
+        stack = [start]
+        while stack:  # acyclic subgraph: DFS distances are path lengths
+            u = stack.pop()
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    stack.append(v)
+        node = max(dist, key=dist.get)
+        seen.update(dist)
+        return node, dist[node]
+
+    for start in adj:
+        if start in seen:
+            continue
+        far, _ = farthest(start)
+        _, length = farthest(far)
+        best = max(best, length)
+    return best
+
+
+def _skeleton(mol: Chem.Mol) -> Chem.Mol:
+    """Heavy-atom graph with element labels only (no charges, H counts or bond orders).
+
+    Symmetry is judged on this skeleton so that a charge drawn on one resonance
+    position (imidazolate ``c1c[n-]cn1``) does not break the molecule's symmetry.
+    """
+    rw = Chem.RWMol()
+    for a in mol.GetAtoms():
+        rw.AddAtom(Chem.Atom(a.GetAtomicNum()))
+    for b in mol.GetBonds():
+        rw.AddBond(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), Chem.BondType.SINGLE)
+    sk = rw.GetMol()
+    sk.UpdatePropertyCache(strict=False)
+    return sk
+
+
+def _vdw_volume(mol: Chem.Mol) -> float:
+    """Van der Waals volume (A^3) by Zhao, Abraham & Zissimos (J. Org. Chem. 2003, 68, 7368)."""
+    molh = Chem.AddHs(mol)
+    pt = Chem.GetPeriodicTable()
+    atoms = sum(4.0 / 3.0 * math.pi * pt.GetRvdw(a.GetAtomicNum()) ** 3 for a in molh.GetAtoms())
+    ri = molh.GetRingInfo()
+    n_arom = sum(1 for ring in ri.AtomRings() if all(molh.GetAtomWithIdx(i).GetIsAromatic() for i in ring))
+    n_nonarom = ri.NumRings() - n_arom
+    return atoms - 5.92 * molh.GetNumBonds() - 14.7 * n_arom - 3.8 * n_nonarom
+
+
+def _charge_density(mol: Chem.Mol) -> float:
+    """|formal charge| divided by the atoms it is spread over (conjugated system hosting it)."""
+    charged = [a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() != 0]
+    q = abs(Chem.GetFormalCharge(mol))
+    if not charged or q == 0:
+        return 0.0
+    # atoms reachable from charged atoms through conjugated bonds
+    host = set(charged)
+    stack = list(charged)
+    while stack:
+        u = stack.pop()
+        for b in mol.GetAtomWithIdx(u).GetBonds():
+            if b.GetIsConjugated():
+                v = b.GetOtherAtomIdx(u)
+                if v not in host:
+                    host.add(v)
+                    stack.append(v)
+    return q / len(host)
+
+
+@lru_cache(maxsize=65536)
+def species_descriptors(smiles: str, donor_kind: str = "none", n_donors: int = 0) -> tuple[float, ...]:
+    """Descriptors of a species given by canonical SMILES, in the order of ``SpeciesDescriptors.LABELS``.
+
+    Units: molar mass g/mol, volume A^3, charge e, hardness eV. Flexibility:
+    rotatable bonds (RDKit strict definition), Kier flexibility index Phi,
+    fraction of sp3 carbons, longest path of acyclic single bonds. Symmetry:
+    number of topologically distinct atom classes (canonical ranking without tie
+    breaking) over heavy atoms, and log2 of the automorphism-group size
+    (capped at 5000 automorphisms).
+    """
+    from pymatgen.core.periodic_table import Element
+
+    from mlglass.chem.elements import is_metal
+
+    mol = Chem.MolFromSmiles(smiles)
+    n = mol.GetNumHeavyAtoms()
+    charge = Chem.GetFormalCharge(mol)
+    skeleton = _skeleton(mol)
+    ranks = list(Chem.CanonicalRankAtoms(skeleton, breakTies=False))
+    classes = len(set(ranks)) / n
+    autos = len(skeleton.GetSubstructMatches(skeleton, uniquify=False, maxMatches=_MAX_AUTOMORPHISMS,
+                                             useChirality=False))
+    try:
+        phi = float(rdMolDescriptors.CalcPhi(mol)) if n > 1 else 0.0
+    except (RuntimeError, ValueError, ZeroDivisionError):
+        phi = 0.0
+    if not math.isfinite(phi):
+        phi = 0.0
+    arom = sum(a.GetIsAromatic() for a in mol.GetAtoms()) / n
+    halogens = len(mol.GetSubstructMatches(_HALOGEN)) if charge == 0 or n > 1 else 0
+    ewg = sum(len(mol.GetSubstructMatches(p)) for p in _EWG) if n > 1 else 0
+    donor_symbol = {"azolate_N": "N", "azole_N": "N", "pyridine_N": "N", "amine_N": "N", "nitrile_N": "N",
+                    "thiocyanate_NS": "N", "phosphate_O": "O", "amide_O": "O", "carboxylate_O": "O",
+                    "phosphine_oxide_O": "O", "diketonate_O": "O", "sulfonate_O": "O", "thiolate_S": "S",
+                    "oxide_O": "O", "hydroxide_O": "O", "water_O": "O", "alcohol_O": "O", "cyanide_C": "C"}
+    sym = donor_symbol.get(donor_kind)
+    if donor_kind == "halide" and n == 1:
+        sym = mol.GetAtomWithIdx(0).GetSymbol()
+    if sym is not None:
+        el = Element(sym)
+        ea = max(float(el.electron_affinity or 0.0), 0.0)
+        donor_hardness = (float(el.ionization_energies[0]) - ea) / 2
+    else:
+        donor_hardness = math.nan
+    has_metal = float(any(is_metal(a.GetSymbol()) for a in mol.GetAtoms()))
+    values = (
+        float(n), float(rdMolDescriptors.CalcExactMolWt(mol)), _vdw_volume(mol), float(charge), float(abs(charge)),
+        _charge_density(mol), float(rdMolDescriptors.CalcNumRotatableBonds(mol, strict=True)), phi,
+        float(rdMolDescriptors.CalcFractionCSP3(mol)), float(_longest_flexible_chain(mol)), classes,
+        math.log2(max(autos, 1)), float(rdMolDescriptors.CalcNumRings(mol)), arom,
+        float(rdMolDescriptors.CalcNumHBD(mol)), float(halogens), float(ewg),
+        DONOR_SOFTNESS.get(donor_kind, math.nan), float(n_donors), donor_hardness, has_metal,
+    )
+    return values
+
+
+def describe(name: str, field: str = "ligands") -> dict[str, Any]:
+    """Species and descriptors of one name, as a dict (for notebooks)."""
+    sp = resolve_species(name, field)
+    vals = species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors)
+    return {"name": sp.name, "smiles": sp.smiles, "charge": sp.charge, "donor_kind": sp.donor_kind,
+            "role": sp.role, **dict(zip(SpeciesDescriptors.LABELS, vals))}

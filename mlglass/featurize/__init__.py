@@ -1,0 +1,78 @@
+"""Featurizers: one per chemical concept, plus :class:`GlassFeaturizer` that combines them.
+
+>>> from mlglass.featurize import GlassFeaturizer
+>>> import pandas as pd
+>>> X = GlassFeaturizer().transform(pd.DataFrame({"metal": ["Zn"], "ligands": ["Im:2"]}))
+>>> float(X.loc[0, "metal_d_electrons"])
+10.0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pandas as pd
+
+from mlglass.featurize.base import RecordFeaturizer, featurize_records, featurize_table, records_from_frame
+from mlglass.featurize.hsab import HSABFeaturizer
+from mlglass.featurize.ions import CounterIonFeaturizer
+from mlglass.featurize.ligand import LigandFeaturizer
+from mlglass.featurize.metal import MetalFeaturizer
+from mlglass.featurize.network import NetworkFeaturizer
+from mlglass.records import CompoundRecord
+
+__all__ = [
+    "RecordFeaturizer",
+    "MetalFeaturizer",
+    "LigandFeaturizer",
+    "HSABFeaturizer",
+    "NetworkFeaturizer",
+    "CounterIonFeaturizer",
+    "GlassFeaturizer",
+    "featurize_records",
+    "featurize_table",
+    "records_from_frame",
+]
+
+
+class GlassFeaturizer(RecordFeaturizer):
+    """All descriptor groups in one transformer (the featurizer the models use).
+
+    Parameters
+    ----------
+    default_geometry : str, default="octahedral"
+        Passed to :class:`MetalFeaturizer`.
+    on_error : {"report", "raise"}, default="report"
+    """
+
+    def __init__(self, *, default_geometry: str = "octahedral", on_error: str = "report"):
+        self.default_geometry = default_geometry
+        self.on_error = on_error
+
+    def _parts(self) -> list[RecordFeaturizer]:
+        return [MetalFeaturizer(default_geometry=self.default_geometry), LigandFeaturizer(), HSABFeaturizer(),
+                NetworkFeaturizer(), CounterIonFeaturizer()]
+
+    def feature_labels(self) -> list[str]:
+        return [lab for f in self._parts() for lab in f.feature_labels()]
+
+    def featurize(self, record: CompoundRecord) -> list[float]:
+        out: list[float] = []
+        for f in self._parts():
+            out.extend(f.featurize(record))
+        return out
+
+    def transform(self, X: pd.DataFrame | Iterable[CompoundRecord]) -> pd.DataFrame:
+        return featurize_table(self._parts(), X, on_error=self.on_error)
+
+    def citations(self) -> list[str]:
+        seen: list[str] = []
+        for f in self._parts():
+            for c in f.citations():
+                if c not in seen:
+                    seen.append(c)
+        return seen
+
+    def describe_features(self) -> dict[str, Any]:
+        """Map each feature label to the featurizer class that produces it."""
+        return {lab: type(f).__name__ for f in self._parts() for lab in f.feature_labels()}

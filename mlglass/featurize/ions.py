@@ -1,0 +1,71 @@
+"""Counter-ion and guest descriptors."""
+
+from __future__ import annotations
+
+import math
+
+from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.ligand import species_vector
+from mlglass.records import CompoundRecord
+
+__all__ = ["CounterIonFeaturizer"]
+
+
+class CounterIonFeaturizer(RecordFeaturizer):
+    """Non-coordinating ions and guests.
+
+    Chemistry: charge-delocalised, bulky, spatially separated ions weaken
+    Coulombic cohesion (the anticrystal engineering of ionic liquids); the
+    imidazolium cations of phosphate-azole CPs and uncoordinated [MCl4]2- anions
+    of the metal-bis(acetamide) frameworks take part in melting (Ma & Horike
+    2022, sections 3.1 and 3.4).
+
+    Features (per formula metal unless noted)
+
+    - ``counter_present`` (1/0), ``counter_count`` (distinct species),
+      ``counter_amount_per_metal``;
+    - ``counter_cation_amount``, ``counter_anion_amount``, ``counter_neutral_amount`` (guests),
+      ``counter_complex_anion_amount`` (metal-containing anions such as [CoCl4]2-),
+      ``counter_halide_amount``;
+    - ``counter_charge_per_metal`` (signed, e), ``counter_heavy_atoms_per_metal``,
+      ``counter_h_bond_donors_per_metal``;
+    - ``counter_volume_mean_a3`` and ``counter_charge_density_mean`` (amount-weighted; NaN if none).
+
+    Parameters
+    ----------
+    on_error : {"report", "raise"}, default="report"
+    """
+
+    def __init__(self, *, on_error: str = "report"):
+        self.on_error = on_error
+
+    def feature_labels(self) -> list[str]:
+        return ["counter_present", "counter_count", "counter_amount_per_metal", "counter_cation_amount",
+                "counter_anion_amount", "counter_neutral_amount", "counter_complex_anion_amount",
+                "counter_halide_amount", "counter_charge_per_metal", "counter_heavy_atoms_per_metal",
+                "counter_h_bond_donors_per_metal", "counter_volume_mean_a3", "counter_charge_density_mean"]
+
+    def featurize(self, record: CompoundRecord) -> list[float]:
+        if not record.counter_ions:
+            return [0.0] * 11 + [math.nan, math.nan]
+        total = cation = anion = neutral = cplx = halide = charge = heavy = hbd = vol = dens = 0.0
+        for comp in record.counter_ions:
+            v, _ = species_vector(comp, "counter_ions")
+            a = comp.amount
+            q = v[3]
+            total += a
+            cation += a * (q > 0)
+            anion += a * (q < 0)
+            neutral += a * (q == 0)
+            cplx += a * (q < 0 and v[20] > 0)
+            halide += a * (v[0] == 1 and q < 0)
+            charge += a * q
+            heavy += a * v[0]
+            hbd += a * v[14]
+            vol += a * v[2]
+            dens += a * v[5]
+        return [1.0, float(len(record.counter_ions)), total, cation, anion, neutral, cplx, halide, charge, heavy,
+                hbd, vol / total, dens / total]
+
+    def citations(self) -> list[str]:
+        return [REVIEW_BIBTEX]

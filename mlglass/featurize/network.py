@@ -1,0 +1,62 @@
+"""Network descriptors: dimensionality, metal:linker ratio and charge balance."""
+
+from __future__ import annotations
+
+import math
+
+from mlglass.chem.elements import default_oxidation_state
+from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.ligand import species_vector
+from mlglass.records import CompoundRecord
+
+__all__ = ["NetworkFeaturizer"]
+
+
+class NetworkFeaturizer(RecordFeaturizer):
+    """Dimensionality and connectivity of the coordination network.
+
+    Chemistry: lower-dimensional networks (1D chains, 2D layers held by
+    hydrogen bonds) melt at lower temperature than 3D frameworks of the same
+    ions, and porosity lowers the entropy gain on melting (Ma & Horike 2022,
+    sections 3.4 and 8.1).
+
+    Features
+
+    - ``network_dimensionality``: 0-3, NaN when unknown (never a silent zero);
+    - ``network_dimensionality_known``: 1/0 indicator;
+    - ``network_dim_0`` ... ``network_dim_3``: one-hot (all zero when unknown);
+    - ``network_metal_to_linker_ratio``: metals per mole of coordinating ligand;
+    - ``network_net_charge_per_metal``: oxidation state plus ligand and counter-ion charges
+      (e per metal; non-zero flags an inconsistent record or an unusual charge assignment).
+
+    Parameters
+    ----------
+    on_error : {"report", "raise"}, default="report"
+    """
+
+    def __init__(self, *, on_error: str = "report"):
+        self.on_error = on_error
+
+    def feature_labels(self) -> list[str]:
+        return ["network_dimensionality", "network_dimensionality_known", "network_dim_0", "network_dim_1",
+                "network_dim_2", "network_dim_3", "network_metal_to_linker_ratio", "network_net_charge_per_metal"]
+
+    def featurize(self, record: CompoundRecord) -> list[float]:
+        dim = record.dimensionality
+        onehot = [0.0] * 4
+        if dim is not None:
+            onehot[dim] = 1.0
+        total = sum(c.amount for c in record.ligands)
+        ratio = 1.0 / total if total > 0 else math.nan
+        charge = 0.0
+        for sym, frac in record.metals:
+            ox = record.oxidation_state_of(sym)
+            charge += frac * (ox if ox is not None else default_oxidation_state(sym))
+        for comp in record.ligands:
+            charge += comp.amount * species_vector(comp, "ligands")[0][3]
+        for comp in record.counter_ions:
+            charge += comp.amount * species_vector(comp, "counter_ions")[0][3]
+        return [math.nan if dim is None else float(dim), float(dim is not None), *onehot, ratio, charge]
+
+    def citations(self) -> list[str]:
+        return [REVIEW_BIBTEX]
