@@ -255,6 +255,8 @@ def parse_metals(text: Any) -> tuple[tuple[str, float], ...]:
     if _is_blank(text):
         raise RecordError("metal", text, "a metal is required, e.g. 'Zn' or 'Zn:0.8;Co:0.2'")
     items = parse_amounts(text, "metal", allow_bare=True)
+    if len(items) > 1 and any(":" not in part for part in str(text).split(";") if part.strip()):
+        raise RecordError("metal", text, "with several metals give every fraction, e.g. 'Zn:0.8;Co:0.2'")
     from mlglass.chem.elements import is_element
 
     for sym, _ in items:

@@ -16,7 +16,7 @@ CSV = Path(__file__).parents[1] / "mlglass" / "chem" / "data" / "ligands.csv"
 COLUMNS = ["name", "aliases", "smiles", "charge", "donor_atoms", "donor_kind", "role", "full_name", "source"]
 DONOR_KINDS = {
     "azolate_N", "azole_N", "nitrile_N", "thiocyanate_NS", "phosphate_O", "amide_O", "carboxylate_O",
-    "phosphine_oxide_O", "diketonate_O", "sulfonate_O", "thiolate_S", "pyridine_N", "amine_N", "halide",
+    "phosphine_oxide_O", "diketonate_O", "sulfonate_O", "thiolate_S", "carbanion_C", "pyridine_N", "amine_N", "halide",
     "oxide_O", "hydroxide_O", "water_O", "alcohol_O", "none",
 }
 ROLES = {"bridging_linker", "terminal_ligand", "counter_ion", "guest", "complex_anion"}

@@ -51,7 +51,7 @@ DONOR_SOFTNESS = {
     "thiocyanate_NS": 0.75, "phosphate_O": 0.0, "amide_O": 0.0, "carboxylate_O": 0.0,
     "phosphine_oxide_O": 0.0, "diketonate_O": 0.0, "sulfonate_O": 0.0, "thiolate_S": 1.0,
     "halide": 0.25, "oxide_O": 0.0, "hydroxide_O": 0.0, "water_O": 0.0, "alcohol_O": 0.0,
-    "cyanide_C": 1.0, "none": math.nan,
+    "cyanide_C": 1.0, "carbanion_C": 1.0, "none": math.nan,
 }
 DONOR_KINDS = tuple(DONOR_SOFTNESS)
 
@@ -351,7 +351,8 @@ def species_descriptors(smiles: str, donor_kind: str = "none", n_donors: int = 0
     donor_symbol = {"azolate_N": "N", "azole_N": "N", "pyridine_N": "N", "amine_N": "N", "nitrile_N": "N",
                     "thiocyanate_NS": "N", "phosphate_O": "O", "amide_O": "O", "carboxylate_O": "O",
                     "phosphine_oxide_O": "O", "diketonate_O": "O", "sulfonate_O": "O", "thiolate_S": "S",
-                    "oxide_O": "O", "hydroxide_O": "O", "water_O": "O", "alcohol_O": "O", "cyanide_C": "C"}
+                    "oxide_O": "O", "hydroxide_O": "O", "water_O": "O", "alcohol_O": "O", "cyanide_C": "C",
+                    "carbanion_C": "C"}
     sym = donor_symbol.get(donor_kind)
     if donor_kind == "halide" and n == 1:
         sym = mol.GetAtomWithIdx(0).GetSymbol()

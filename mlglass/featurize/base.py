@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from mlglass.errors import MlglassError, RecordError, SchemaError
 from mlglass.records import CompoundRecord, record_from_mapping
 
-__all__ = ["RecordFeaturizer", "records_from_frame", "featurize_records", "ON_ERROR"]
+__all__ = ["RecordFeaturizer", "records_from_frame", "featurize_records", "featurize_unique", "featurize_table", "ON_ERROR"]
 
 ON_ERROR = ("raise", "report")
 _RECORD_FIELDS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula",
@@ -108,17 +108,19 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     return records, errors
 
 
-def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],
-                      errors: Sequence[str] | None = None, *, on_error: str = "report",
-                      row_labels: Sequence[Any] | None = None) -> tuple[np.ndarray, list[str]]:
-    """Featurize many records, computing each distinct record once.
+def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],
+                     errors: Sequence[str] | None = None, *, on_error: str = "report",
+                     row_labels: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Featurize the distinct records of a batch.
 
     Returns
     -------
-    X : ndarray of shape (n_records, n_features)
-        NaN rows for bad records.
+    table : ndarray of shape (n_unique + 1, n_features)
+        One row per distinct good record; the last row is all NaN.
+    index : ndarray of int, shape (n_records,)
+        Row of ``table`` for each input record (bad records point at the NaN row).
     errors : list of str
-        Per-row error message, empty for good rows.
+        Per-record error message, empty for good records.
     """
     n = len(records)
     errors = list(errors) if errors is not None else [""] * n
@@ -137,7 +139,7 @@ def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequen
             j = keys[k] = len(unique)
             unique.append(rec)
         index[i] = j
-    table = np.full((len(unique) + 1, width), np.nan)  # last row: all-NaN for bad rows
+    table = np.full((len(unique) + 1, width), np.nan)
     unique_errors: dict[int, str] = {}
     for j, rec in enumerate(unique):
         try:
@@ -158,6 +160,22 @@ def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequen
                 errors[i] = f"row {label!r}: {unique_errors[j]}"
                 index[i] = -1
     index[index < 0] = len(unique)
+    return table, index, errors
+
+
+def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],
+                      errors: Sequence[str] | None = None, *, on_error: str = "report",
+                      row_labels: Sequence[Any] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Featurize many records, computing each distinct record once.
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, n_features)
+        NaN rows for bad records.
+    errors : list of str
+        Per-row error message, empty for good rows.
+    """
+    table, index, errors = featurize_unique(featurizers, records, errors, on_error=on_error, row_labels=row_labels)
     return table[index], errors
 
 
@@ -257,5 +275,5 @@ REVIEW_BIBTEX = (
     "  author = {Ma, Nattapol and Horike, Satoshi},\n"
     "  title = {Metal-Organic Network-Forming Glasses},\n"
     "  journal = {Chemical Reviews}, volume = {122}, number = {3}, pages = {4163--4203}, year = {2022},\n"
-    "  doi = {10.1021/acs.chemrev.1c00576}\n}"
+    "  doi = {10.1021/acs.chemrev.1c00826}\n}"
 )

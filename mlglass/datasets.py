@@ -1,0 +1,315 @@
+"""The curated CP/MOF glass dataset: loading, schema and validation.
+
+The dataset (``datasets/glasses.csv``, documented in ``datasets/README.md``)
+holds the values of Ma & Horike, Chem. Rev. 2022, 122, 4163 (Tables 1-2 and
+text), one row per compound, each with its literature reference.
+
+Users validate their own measurements against the same schema with
+:func:`validate_table` (CLI: ``mlglass dataset validate PATH``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlglass.errors import RecordError, SchemaError
+from mlglass.records import record_from_mapping
+
+__all__ = [
+    "DATASET_DIR",
+    "dataset_path",
+    "load_glasses",
+    "read_table",
+    "validate_table",
+    "summarize",
+    "CellProblem",
+    "TEMPERATURE_COLUMNS",
+    "NUMERIC_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ROUTES",
+    "TARGETS",
+]
+
+#: Folder of the bundled data (repository checkout or ``MLGLASS_DATA_DIR``).
+DATASET_DIR = Path(__file__).resolve().parents[1] / "datasets"
+
+TEMPERATURE_COLUMNS = ("tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c")
+NUMERIC_COLUMNS = TEMPERATURE_COLUMNS + ("dh_fus_kj_mol", "ds_fus_j_mol_k")
+#: Columns a measurement table must have (others are optional).
+REQUIRED_COLUMNS = ("id", "metal", "ligands")
+ROUTES = ("MQG", "MIG", "direct")
+#: Targets the models learn: column -> meaning.
+TARGETS = {"tm_c": "melting temperature (degC)", "tg_c": "glass-transition temperature (degC)",
+           "melts": "stable liquid before decomposition (bool)"}
+_STRING_COLUMNS = ("id", "name", "formula", "family", "series", "metal", "oxidation_state", "ligands",
+                   "counter_ions", "route", "ref", "source", "notes")
+_ABS_ZERO_C = -273.15
+_MAX_T_C = 3000.0
+
+
+def dataset_path(name: str = "glasses.csv") -> Path:
+    """Path of a bundled dataset file (``MLGLASS_DATA_DIR`` overrides the folder)."""
+    import os
+
+    base = Path(os.environ.get("MLGLASS_DATA_DIR", DATASET_DIR))
+    return base / name
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (any delimiter pandas can sniff is *not* guessed: comma only) or Parquet table as strings.
+
+    Raises
+    ------
+    SchemaError
+        Unreadable file, unknown extension, or not UTF-8.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+            return frame.astype(object).where(frame.notna(), None)
+        if suffix not in (".csv", ".txt", ".tsv"):
+            raise SchemaError("path", str(path), "expected a .csv or .parquet file")
+        sep = "\t" if suffix == ".tsv" else ","
+        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+    except SchemaError:
+        raise
+    except UnicodeDecodeError as err:
+        raise SchemaError("path", str(path), f"file is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError("path", str(path), "file is empty (no header row)") from None
+    except (pd.errors.ParserError, ValueError, OSError) as err:
+        raise SchemaError("path", str(path), f"cannot read table: {err}") from None
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """One bad cell: row label, column, value and why."""
+
+    row: Any
+    column: str
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row!r}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
+
+
+def _number(v: Any) -> float | None:
+    if _blank(v):
+        return None
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return float(v)
+    return float(str(v).strip())
+
+
+def _bool(v: Any) -> bool | None:
+    if _blank(v):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    s = str(v).strip().lower()
+    if s in ("true", "1", "yes", "y", "t"):
+        return True
+    if s in ("false", "0", "no", "n", "f"):
+        return False
+    raise ValueError(s)
+
+
+def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
+                   allow_blank_composition: bool = False) -> list[CellProblem]:
+    """Check a measurement table against the dataset schema.
+
+    Checks every cell and returns every problem (nothing is raised for bad
+    cells): missing required columns, duplicate ids, compositions that do not
+    parse (unknown element, ligand name, bad stoichiometry, dimensionality
+    outside 0-3), temperatures that are not numbers, not finite or below
+    absolute zero, Tg at or above Tm, low above high, unknown ``route``,
+    ``melts`` not true/false.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    check_species : bool, default=True
+        Also resolve every ligand/counter-ion name (ligand library or SMILES).
+    allow_blank_composition : bool, default=False
+        Accept rows whose ``metal`` and ``ligands`` are blank (the bundled dataset's
+        documentation-only rows, whose composition the source does not state as single values;
+        their ``formula`` is then descriptive text and is not parsed).
+
+    Returns
+    -------
+    list of CellProblem
+    """
+    problems: list[CellProblem] = []
+    for col in REQUIRED_COLUMNS:
+        if col not in frame.columns:
+            problems.append(CellProblem("header", col, None, "required column is missing"))
+    if problems:
+        return problems
+    ids = frame["id"].tolist()
+    seen: dict[str, int] = {}
+    for i, ident in enumerate(ids):
+        label = ident if not _blank(ident) else f"#{i + 1}"
+        if _blank(ident):
+            problems.append(CellProblem(label, "id", ident, "id is empty"))
+            continue
+        if ident in seen:
+            problems.append(CellProblem(label, "id", ident, f"duplicate id (also on line {seen[ident] + 2})"))
+        else:
+            seen[ident] = i
+    from mlglass.featurize import GlassFeaturizer
+    from mlglass.featurize.base import featurize_records
+
+    featurizer = GlassFeaturizer()
+    parts = featurizer._parts()
+    columns = list(frame.columns)
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        rec_row = dict(zip(columns, row))
+        label = rec_row.get("id") if not _blank(rec_row.get("id")) else f"#{i + 1}"
+        blank = all(_blank(rec_row.get(c)) for c in ("metal", "ligands"))
+        try:
+            if blank and allow_blank_composition:
+                raise _SkipComposition
+            rec = record_from_mapping(rec_row)
+            if check_species:
+                featurize_records(parts, [rec], on_error="raise")
+        except _SkipComposition:
+            pass
+        except RecordError as err:
+            problems.append(CellProblem(label, err.field, err.value, err.reason))
+        values: dict[str, float] = {}
+        for col in NUMERIC_COLUMNS:
+            if col not in rec_row:
+                continue
+            raw = rec_row[col]
+            try:
+                x = _number(raw)
+            except (TypeError, ValueError):
+                problems.append(CellProblem(label, col, raw, "not a number"))
+                continue
+            if x is None:
+                continue
+            if not math.isfinite(x):
+                problems.append(CellProblem(label, col, raw, "not a finite number"))
+                continue
+            if col in TEMPERATURE_COLUMNS and x < _ABS_ZERO_C:
+                problems.append(CellProblem(label, col, raw, "temperature below absolute zero (-273.15 degC)"))
+                continue
+            if col in TEMPERATURE_COLUMNS and x > _MAX_T_C:
+                problems.append(CellProblem(label, col, raw, f"temperature above {_MAX_T_C:g} degC is implausible"))
+                continue
+            if col == "dh_fus_kj_mol" and x < 0 or col == "ds_fus_j_mol_k" and x < 0:
+                problems.append(CellProblem(label, col, raw, "enthalpy/entropy of fusion must be >= 0"))
+                continue
+            values[col] = x
+        if "tg_c" in values and "tm_c" in values and values["tg_c"] >= values["tm_c"]:
+            problems.append(CellProblem(label, "tg_c", rec_row.get("tg_c"),
+                                        f"Tg ({values['tg_c']:g} degC) is not below Tm ({values['tm_c']:g} degC)"))
+        for stem in ("tm", "tg"):
+            lo, hi = values.get(f"{stem}_low_c"), values.get(f"{stem}_high_c")
+            if lo is not None and hi is not None and lo > hi:
+                problems.append(CellProblem(label, f"{stem}_low_c", rec_row.get(f"{stem}_low_c"),
+                                            f"low value above {stem}_high_c ({hi:g})"))
+        if "route" in rec_row and not _blank(rec_row["route"]) and str(rec_row["route"]).strip() not in ROUTES:
+            problems.append(CellProblem(label, "route", rec_row["route"], f"must be one of {', '.join(ROUTES)}"))
+        if "melts" in rec_row:
+            try:
+                _bool(rec_row["melts"])
+            except ValueError:
+                problems.append(CellProblem(label, "melts", rec_row["melts"], "must be true, false or empty"))
+    return problems
+
+
+class _SkipComposition(Exception):
+    pass
+
+
+def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in NUMERIC_COLUMNS:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col].replace("", np.nan), errors="coerce").astype("float64")
+    if "dimensionality" in out.columns:
+        out["dimensionality"] = pd.to_numeric(out["dimensionality"].replace("", np.nan),
+                                              errors="coerce").astype("Int64")
+    if "melts" in out.columns:
+        out["melts"] = pd.array([_bool(v) for v in out["melts"]], dtype="boolean")
+    for col in _STRING_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].fillna("").astype(str)
+    return out
+
+
+def load_glasses(path: str | Path | None = None, *, validate: bool = True) -> pd.DataFrame:
+    """Load the curated glass dataset as a validated DataFrame.
+
+    Dtypes: temperatures and fusion data ``float64`` (degC, kJ/mol, J/(mol K));
+    ``dimensionality`` ``Int64``; ``melts`` nullable ``boolean``; text ``str``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Another CSV in the same schema (default: the bundled ``datasets/glasses.csv``).
+    validate : bool, default=True
+        Raise :class:`~mlglass.errors.SchemaError` if any cell is bad.
+    """
+    path = Path(path) if path is not None else dataset_path()
+    if not path.exists():
+        raise SchemaError("path", str(path), "dataset file not found; set MLGLASS_DATA_DIR or pass a path")
+    frame = read_table(path)
+    if validate:
+        problems = validate_table(frame, allow_blank_composition=True)
+        if problems:
+            shown = "\n".join(str(p) for p in problems[:20])
+            raise SchemaError("path", str(path), f"{len(problems)} bad cells:\n{shown}")
+    return _coerce(frame)
+
+
+def dataset_sha256(path: str | Path | None = None) -> str:
+    """SHA-256 of a dataset file's bytes."""
+    path = Path(path) if path is not None else dataset_path()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_metadata_hash(path: str | Path | None = None) -> bool:
+    """True if ``datasets/metadata.json`` records the current hash of ``glasses.csv``."""
+    meta = json.loads(dataset_path("metadata.json").read_text(encoding="utf-8"))
+    return meta["glasses"]["sha256"] == dataset_sha256(path)
+
+
+def summarize(frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts per family and target (rows, single Tm/Tg values, ranges, melts true/false/unknown)."""
+    frame = _coerce(frame)
+    out: dict[str, Any] = {"rows": int(len(frame))}
+
+    def counts(sub: pd.DataFrame) -> dict[str, int]:
+        d = {"rows": int(len(sub))}
+        for col in ("tm_c", "tg_c", "td_c"):
+            d[col] = int(sub[col].notna().sum()) if col in sub else 0
+        for stem in ("tm", "tg"):
+            lo = f"{stem}_low_c"
+            d[f"{stem}_range_only"] = int((sub[lo].notna() & sub[f"{stem}_c"].isna()).sum()) if lo in sub else 0
+        if "melts" in sub:
+            d["melts_true"] = int((sub["melts"] == True).sum())  # noqa: E712
+            d["melts_false"] = int((sub["melts"] == False).sum())  # noqa: E712
+            d["melts_unknown"] = int(sub["melts"].isna().sum())
+        return d
+
+    out["total"] = counts(frame)
+    if "family" in frame:
+        out["families"] = {fam: counts(sub) for fam, sub in frame.groupby("family", sort=True)}
+    return out

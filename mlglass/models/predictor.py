@@ -1,0 +1,304 @@
+"""GlassPredictor: Tm, Tg and melt-vs-decompose predictions with intervals.
+
+Physical coupling (documented choices)
+--------------------------------------
+* **Tg below Tm.** Tg is learned directly (more compounds have a Tg than a
+  Tg/Tm pair), then capped in kelvin: ``Tg_K <= r_max * Tm_K`` where ``r_max``
+  is the largest Tg/Tm ratio in the training data (ZIF-62-type glasses reach
+  about 0.84-0.87; the Kauzmann rule gives 2/3). The cap applies to the point
+  prediction and both bounds, so a predicted Tg never exceeds the predicted Tm.
+* **Melting needs Tm < Td.** When the input has a ``td_c`` column, the
+  classifier's probability is limited by the probability that Tm lies below
+  Td under the Tm predictive distribution (a normal whose 80% interval matches
+  the conformal interval): ``p_melt = min(p_classifier, P(Tm < Td))``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from mlglass.errors import ModelFileError
+from mlglass.featurize import GlassFeaturizer
+from mlglass.featurize.base import featurize_unique, records_from_frame
+from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
+from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
+from mlglass.records import CompoundRecord
+
+__all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidate_frame"]
+
+#: Columns :meth:`GlassPredictor.predict` adds (public contract).
+OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
+_K = 273.15
+_Z80 = 1.2815515655446004  # standard normal quantile of 0.9
+
+
+def default_model_dir() -> Path:
+    """Folder of the bundled models (``MLGLASS_MODEL_DIR`` overrides)."""
+    env = os.environ.get("MLGLASS_MODEL_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def as_candidate_frame(X: Any) -> pd.DataFrame:
+    """Turn a DataFrame, a list of formulas or a list of records into a candidate table."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, (str, CompoundRecord)):
+        X = [X]
+    items = list(X)
+    if all(isinstance(x, str) for x in items):
+        return pd.DataFrame({"id": items, "formula": items})
+    if all(isinstance(x, CompoundRecord) for x in items):
+        return pd.DataFrame([r.to_row() for r in items])
+    raise TypeError("predict() takes a DataFrame in the candidate schema, a list of formulas or a list of "
+                    "CompoundRecord objects")
+
+
+class _Head:
+    """One fitted booster plus its calibration (no sklearn objects: loadable from JSON)."""
+
+    def __init__(self, booster: xgb.Booster | None, *, residuals: Sequence[float] = (),
+                 platt: Sequence[float] | None = None, constant: float | None = None):
+        self.booster = booster
+        self.residuals = np.asarray(residuals, dtype=float)
+        self.platt = tuple(platt) if platt is not None else None
+        self.constant = constant
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.booster is None:
+            return np.full(len(X), self.constant if self.constant is not None else np.nan)
+        if len(X) == 0:
+            return np.zeros(0)
+        out = self.booster.inplace_predict(X, missing=np.nan)
+        out = np.asarray(out, dtype=float)
+        if self.platt is not None:
+            out = _apply_platt(out, self.platt)
+        return out
+
+    def halfwidth(self, coverage: float) -> float:
+        return conformal_quantile(self.residuals, coverage)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        if self.booster is None or len(X) == 0:
+            return np.zeros((len(X), X.shape[1] + 1))
+        return self.booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+
+
+class GlassPredictor:
+    """Predict Tm, Tg (degC, with intervals) and the probability of melting before decomposition.
+
+    Build one with :meth:`train`, :meth:`load` or :meth:`default`.
+
+    Examples
+    --------
+    >>> p = GlassPredictor.default()                         # doctest: +SKIP
+    >>> p.predict(["Zn(Im)1.75(bIm)0.25"])[["tm_c", "tm_lo_c", "tm_hi_c", "p_melt"]]  # doctest: +SKIP
+    """
+
+    def __init__(self, heads: dict[str, _Head], *, metadata: dict[str, Any] | None = None,
+                 featurizer: GlassFeaturizer | None = None):
+        self.heads = heads
+        self.metadata = metadata or {}
+        self.featurizer = featurizer or GlassFeaturizer()
+        self.feature_labels = self.featurizer.feature_labels()
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def train(cls, data: pd.DataFrame | None = None, *, params: dict[str, dict[str, Any]] | None = None,
+              coverage: float = 0.8, seed: int = 0, n_jobs: int = 1, cv_metrics: dict[str, Any] | None = None,
+              ) -> "GlassPredictor":
+        """Train the three models on ``data`` (default: the bundled dataset).
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            Dataset schema, dtypes as from :func:`mlglass.datasets.load_glasses`.
+        params : dict, optional
+            Booster hyperparameters per model (``{"tm": {...}, "tg": {...}, "melt": {...}}``),
+            e.g. from ``mlglass tune``.
+        coverage : float, default=0.8
+            Default nominal coverage of the intervals.
+        seed : int, default=0
+            Random seed (same seed, same models).
+        cv_metrics : dict, optional
+            Cross-validation figures to store in the metadata.
+        """
+        from mlglass import __version__
+        from mlglass.datasets import load_glasses
+        from mlglass.models.data import build_training_sets, frame_hash
+
+        data = load_glasses() if data is None else data
+        params = params or {}
+        featurizer = GlassFeaturizer()
+        sets, labels = build_training_sets(data, featurizer)
+        heads: dict[str, _Head] = {}
+        info: dict[str, Any] = {}
+        for name in ("tm", "tg"):
+            ts = sets[name]
+            est = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params.get(name, {}))
+            est.fit(ts.X, ts.y, groups=ts.groups)
+            heads[name] = _Head(est.booster_.get_booster(), residuals=est.residuals_)
+            info[name] = {"n_train": int(len(ts.y)), "excluded": ts.excluded, "params": est.get_params(),
+                          "interval_halfwidth_c": est.interval_halfwidth(coverage)}
+        ts = sets["melt"]
+        clf = BoostedClassifier(random_state=seed, n_jobs=n_jobs, **params.get("melt", {}))
+        clf.fit(ts.X, ts.y, groups=ts.groups)
+        if clf.booster_ is None:
+            heads["melt"] = _Head(None, constant=float(clf.classes_[0]))
+        else:
+            heads["melt"] = _Head(clf.booster_.get_booster(), platt=clf.platt_)
+        info["melt"] = {"n_train": int(len(ts.y)), "n_positive": int(ts.y.sum()), "excluded": ts.excluded,
+                        "params": clf.get_params(), "platt": clf.platt_}
+        both = data[data["tm_c"].notna() & data["tg_c"].notna()]
+        ratios = ((both["tg_c"] + _K) / (both["tm_c"] + _K)).to_numpy()
+        ratio_cap = float(min(0.99, math.ceil(ratios.max() * 100) / 100)) if len(ratios) else 0.9
+        metadata = {
+            "format_version": FORMAT_VERSION, "mlglass_version": __version__, "xgboost_version": xgb.__version__,
+            "feature_labels": labels, "training_data_sha256": frame_hash(data), "n_rows": int(len(data)),
+            "coverage": coverage, "seed": seed, "tg_tm_ratio_cap": ratio_cap,
+            "tg_tm_ratio_training_max": float(ratios.max()) if len(ratios) else None,
+            "models": info, "cv_metrics": cv_metrics or {},
+        }
+        return cls(heads, metadata=metadata, featurizer=featurizer)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the bundle (xgboost JSON per model + ``metadata.json``), each file atomically."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = dict(self.metadata)
+        files = {}
+        for name, head in self.heads.items():
+            entry: dict[str, Any] = {"residuals": head.residuals.tolist(), "platt": head.platt,
+                                     "constant": head.constant}
+            if head.booster is not None:
+                entry["sha256"] = save_booster(head.booster, folder, name)
+                entry["file"] = f"{name}.json"
+            files[name] = entry
+        meta["files"] = files
+        write_metadata(folder, meta)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "GlassPredictor":
+        """Load a bundle written by :meth:`save` (checks hashes, version and feature list; never unpickles).
+
+        Raises
+        ------
+        ModelFileError
+        """
+        folder = Path(folder)
+        featurizer = GlassFeaturizer()
+        meta = read_metadata(folder, expected_labels=featurizer.feature_labels())
+        files = meta.get("files")
+        if not isinstance(files, dict) or set(files) != {"tm", "tg", "melt"}:
+            raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models")
+        heads = {}
+        for name, entry in files.items():
+            if not isinstance(entry, dict):
+                raise ModelFileError(f"{folder}/metadata.json: entry {name!r} is not an object")
+            booster = load_booster(folder, entry) if entry.get("file") is not None else None
+            if booster is not None and booster.num_features() != len(featurizer.feature_labels()):
+                raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
+                                     f"this mlglass makes {len(featurizer.feature_labels())}")
+            try:
+                residuals = [float(r) for r in entry.get("residuals") or []]
+                platt = entry.get("platt")
+                platt = None if platt is None else [float(platt[0]), float(platt[1])]
+            except (TypeError, ValueError, IndexError):
+                raise ModelFileError(f"{folder}/metadata.json: bad calibration data for {name!r}") from None
+            heads[name] = _Head(booster, residuals=residuals, platt=platt, constant=entry.get("constant"))
+        return cls(heads, metadata=meta, featurizer=featurizer)
+
+    @classmethod
+    def default(cls) -> "GlassPredictor":
+        """The models bundled in ``models/`` (trained on the curated dataset)."""
+        folder = default_model_dir()
+        if not (folder / "metadata.json").exists():
+            raise ModelFileError(f"no bundled models in {folder}; run `mlglass train` first")
+        return cls.load(folder)
+
+    # ---------------------------------------------------------------- predicting
+    @property
+    def coverage(self) -> float:
+        """Default nominal coverage of the intervals."""
+        return float(self.metadata.get("coverage", 0.8))
+
+    def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
+                       td_c: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Predictions for a descriptor matrix (rows of NaN give NaN)."""
+        cov = self.coverage if coverage is None else coverage
+        X = np.asarray(X, dtype=np.float32)
+        tm = self.heads["tm"].predict(X)
+        q_tm = self.heads["tm"].halfwidth(cov)
+        tg_raw = self.heads["tg"].predict(X)
+        q_tg = self.heads["tg"].halfwidth(cov)
+        cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
+        tm_lo, tm_hi = tm - q_tm, tm + q_tm
+        tg = np.minimum(tg_raw + _K, cap * (tm + _K)) - _K
+        tg_hi = np.minimum(tg_raw + q_tg + _K, cap * (tm + _K)) - _K
+        tg_hi = np.maximum(tg_hi, tg)
+        tg_lo = np.minimum(tg_raw - q_tg, tg)
+        p = self.heads["melt"].predict(X)
+        if td_c is not None:
+            sigma = self.heads["tm"].halfwidth(0.8) / _Z80
+            td = np.asarray(td_c, dtype=float)
+            known = np.isfinite(td)
+            if np.any(known) and math.isfinite(sigma) and sigma > 0:
+                from scipy.stats import norm
+
+                p_below = norm.cdf((td - tm) / sigma)
+                p = np.where(known, np.minimum(p, p_below), p)
+        return {"tm_c": tm, "tm_lo_c": tm_lo, "tm_hi_c": tm_hi, "tg_c": tg, "tg_lo_c": tg_lo, "tg_hi_c": tg_hi,
+                "p_melt": p}
+
+    def predict(self, X: pd.DataFrame | Iterable[str] | Iterable[CompoundRecord], *, coverage: float | None = None,
+                explain: bool = False, top: int = 3) -> pd.DataFrame:
+        """Predict for a candidate table, a list of formulas or a list of records.
+
+        Returns the input columns plus ``tm_c``, ``tm_lo_c``, ``tm_hi_c``, ``tg_c``, ``tg_lo_c``,
+        ``tg_hi_c`` (degC; bounds at ``coverage``, default 0.8), ``p_melt`` (probability that
+        the crystal melts before it decomposes) and ``error`` (empty for good rows; bad rows are
+        kept with the reason and NaN predictions). With ``explain=True`` also
+        ``tm_top_features`` and ``p_melt_top_features``: the ``top`` descriptors with the
+        largest SHAP contributions (degC for Tm, log-odds for p_melt).
+        """
+        frame = as_candidate_frame(X)
+        records, errors = records_from_frame(frame, on_error="report")
+        row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
+        table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
+        td = None
+        if "td_c" in frame.columns:
+            td = pd.to_numeric(frame["td_c"], errors="coerce").to_numpy(dtype=float)
+        out = frame.copy()
+        if td is None:
+            preds = self.predict_matrix(table, coverage=coverage)
+            for col, values in preds.items():
+                out[col] = values[index]
+        else:
+            preds = self.predict_matrix(table[index], coverage=coverage, td_c=td)
+            for col, values in preds.items():
+                out[col] = values
+        out["error"] = errors
+        if explain:
+            out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
+            out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
+        return out
+
+    def _explain(self, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
+        contrib = self.heads[head].contributions(table.astype(np.float32))[:, :-1]
+        texts = np.empty(len(table), dtype=object)
+        for i in range(len(table)):
+            if not np.isfinite(table[i]).any():
+                texts[i] = ""
+                continue
+            order = np.argsort(-np.abs(contrib[i]))[:top]
+            texts[i] = "; ".join(f"{self.feature_labels[k]} {contrib[i, k]:+.3g} {unit}" for k in order)
+        return texts
