@@ -15,6 +15,9 @@ from typing import IO, Iterator
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes"]
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
@@ -33,6 +36,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
         if "b" in mode:
             fh = os.fdopen(fd, mode)
         else:

@@ -1,0 +1,332 @@
+"""Command-line interface (typer). Each command parses options and calls one library function.
+
+Run ``mlglass --help`` for the list of commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from mlglass.errors import MlglassError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="mlglass: predict melting (Tm), glass transition (Tg) and melt-vs-decompose of CPs/MOFs, "
+                       "and screen candidates. Temperatures are in °C.")
+dataset_app = typer.Typer(no_args_is_help=True, help="Validate and summarise measurement tables.")
+app.add_typer(dataset_app, name="dataset")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(err: Exception) -> None:
+    err_console.print(f"[red]error:[/red] {err}")
+    raise typer.Exit(code=2)
+
+
+def _bar(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                    transient=True)
+    return prog, prog.add_task(label, total=total)
+
+
+# --------------------------------------------------------------------------- dataset
+@dataset_app.command("validate")
+def dataset_validate(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or Parquet table")):
+    """Check a measurement table against the dataset schema; print every bad cell (exit 1 if any)."""
+    from mlglass.datasets import read_table, summarize, validate_table
+    from mlglass.report import problems_table, summary_table
+
+    try:
+        frame = read_table(path)
+        problems = validate_table(frame)
+    except MlglassError as err:
+        _fail(err)
+    if problems:
+        console.print(problems_table(problems))
+        raise typer.Exit(code=1)
+    console.print(f"[green]{path}: valid[/green]")
+    console.print(summary_table(summarize(frame)))
+
+
+@dataset_app.command("summary")
+def dataset_summary(path: Optional[Path] = typer.Argument(None, help="table (default: the bundled dataset)")):
+    """Counts per family and target (rows with Tm, Tg, Td, ranges, melts true/false/unknown)."""
+    from mlglass.datasets import load_glasses, summarize
+    from mlglass.report import summary_table
+
+    try:
+        console.print(summary_table(summarize(load_glasses(path))))
+    except MlglassError as err:
+        _fail(err)
+
+
+# --------------------------------------------------------------------------- featurize
+@app.command()
+def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+              output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
+              cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="a CIF file or a folder of CIFs"),
+              progress: bool = typer.Option(True, help="show a progress bar")):
+    """Compute descriptors for a candidate table (or CIF files); bad rows keep an `error`."""
+    from mlglass.workflows import featurize_file
+
+    try:
+        res = featurize_file(input, output, cif=cif, progress=progress)
+    except MlglassError as err:
+        _fail(err)
+    console.print(f"wrote {res['rows']} rows x {res['features']} descriptors to {res['output']} "
+                  f"({res['errors']} rows with an error)")
+
+
+# --------------------------------------------------------------------------- train / evaluate / tune
+@app.command()
+def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=False,
+                                          help="extra measurement CSV(s), validated first"),
+          out: Optional[Path] = typer.Option(None, "--out", help="model folder (default: bundled models/)"),
+          params: Optional[Path] = typer.Option(None, "--params", help="tuned parameters JSON"),
+          seed: int = typer.Option(0, help="random seed"),
+          coverage: float = typer.Option(0.8, help="nominal coverage of the intervals"),
+          cv: bool = typer.Option(True, help="run a grouped CV and store its figures in the metadata")):
+    """Train the Tm, Tg and melt models on the bundled data plus --data files; save xgboost JSON + metadata."""
+    from mlglass.workflows import train_models
+
+    prog, task = _bar(15, "cross-validating")
+    try:
+        with prog:
+            res = train_models(extra=data, out=out, params_path=params, seed=seed, coverage=coverage, with_cv=cv,
+                               progress=lambda: prog.advance(task))
+    except MlglassError as err:
+        _fail(err)
+    meta = res["metadata"]
+    for name in ("tm", "tg", "melt"):
+        m = meta["models"][name]
+        extra = f", interval ±{m['interval_halfwidth_c']:.0f} °C" if "interval_halfwidth_c" in m else ""
+        console.print(f"{name}: trained on {m['n_train']} rows (left out: {m['excluded']}){extra}")
+    if meta.get("cv_metrics"):
+        cvm = meta["cv_metrics"]
+        console.print(f"grouped CV: Tm MAE {cvm['tm']['methods']['model']['mae']:.1f} °C, "
+                      f"Tg MAE {cvm['tg']['methods']['model']['mae']:.1f} °C, "
+                      f"melt ROC-AUC {cvm['melt']['methods']['model'].get('auc', float('nan')):.2f}")
+    console.print(f"saved to {res['out']} in {res['seconds']:.1f} s")
+
+
+@app.command()
+def evaluate(json_path: Optional[Path] = typer.Option(None, "--json", help="write every figure as JSON"),
+             plots: Optional[Path] = typer.Option(None, "--plots", help="folder for parity and ROC PNGs"),
+             repeats: int = typer.Option(3, help="repeats of the grouped K-fold"),
+             folds: int = typer.Option(5, help="folds"),
+             data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=False, help="extra measurement CSV(s)"),
+             params: Optional[Path] = typer.Option(None, "--params", help="tuned parameters JSON"),
+             seed: int = typer.Option(0)):
+    """Series-grouped CV, leave-one-family-out and baselines for Tm, Tg and melt-vs-decompose."""
+    from mlglass.report import evaluation_table
+    from mlglass.workflows import evaluate_models
+
+    prog, task = _bar(3 * repeats * folds, "cross-validating")
+    try:
+        with prog:
+            res = evaluate_models(extra=data, params_path=params, n_repeats=repeats, n_splits=folds, seed=seed,
+                                  json_path=json_path, plots_dir=plots, progress=lambda: prog.advance(task))
+    except MlglassError as err:
+        _fail(err)
+    for t in evaluation_table(res):
+        console.print(t)
+    console.print(f"evaluated in {res['seconds']:.1f} s" + (f"; plots: {', '.join(res['plots'])}" if plots else ""))
+
+
+@app.command()
+def tune(trials: int = typer.Option(20, help="optuna trials per target (added to the study)"),
+         timeout: Optional[float] = typer.Option(None, help="seconds per target"),
+         study: Optional[Path] = typer.Option(None, help="SQLite study file (resumed when it exists)"),
+         out: Optional[Path] = typer.Option(None, "--out", help="parameters JSON (default models/tuned_params.json)"),
+         target: List[str] = typer.Option(["tm", "tg", "melt"], help="targets to tune"),
+         nested: int = typer.Option(0, help="trials of the nested-CV estimate (0: skip)"),
+         seed: int = typer.Option(0)):
+    """Tune booster hyperparameters with optuna (grouped CV); train reads the result."""
+    from mlglass.workflows import tune_models
+
+    bad = [t for t in target if t not in ("tm", "tg", "melt")]
+    if bad:
+        _fail(ValueError(f"--target must be tm, tg or melt, got {bad}"))
+    prog, task = _bar(None, "tuning")
+    with prog:
+        res = tune_models(targets=target, trials=trials, timeout=timeout, study_path=study, params_path=out,
+                          nested_trials=nested, seed=seed, callback=lambda: prog.advance(task))
+    console.print_json(json.dumps(res))
+
+
+# --------------------------------------------------------------------------- predict
+@app.command()
+def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+            output: Optional[Path] = typer.Option(None, "-o", "--output", help="output .csv or .parquet"),
+            formula: List[str] = typer.Option([], "--formula", help="formula(s), e.g. 'Zn(Im)1.75(bIm)0.25'"),
+            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+            coverage: Optional[float] = typer.Option(None, help="interval coverage (default: the model's, 0.8)"),
+            explain: bool = typer.Option(False, help="add the top contributing descriptors")):
+    """Predict Tm, Tg (°C, with intervals) and p_melt for a table or formulas."""
+    import pandas as pd
+
+    from mlglass.datasets import read_table
+    from mlglass.report import prediction_table
+    from mlglass.tables import write_table
+    from mlglass.workflows import predict_table
+
+    if input is None and not formula:
+        _fail(ValueError("give an input table or --formula"))
+    try:
+        frames = []
+        if input is not None:
+            frames.append(read_table(input))
+        if formula:
+            frames.append(pd.DataFrame({"id": formula, "formula": formula}))
+        frame = pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
+        out = predict_table(frame, model_dir=models, coverage=coverage, explain=explain)
+    except MlglassError as err:
+        _fail(err)
+    if output is not None:
+        write_table(out, output)
+        console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
+    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
+            if c in out.columns]
+    if explain:
+        cols.append("tm_top_features")
+    console.print(prediction_table(out, "predictions (°C; 80% intervals unless --coverage)", cols, n=20))
+
+
+# --------------------------------------------------------------------------- screening
+@app.command()
+def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+           output: Path = typer.Option(..., "-o", "--output", help="ranked output .csv or .parquet"),
+           objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
+           risk: str = typer.Option("expected", help="expected | optimistic | pessimistic"),
+           tm_max: Optional[float] = typer.Option(None, "--tm-max", help="target: highest acceptable Tm (°C)"),
+           tg_min: Optional[float] = typer.Option(None, "--tg-min", help="target: lowest acceptable Tg (°C)"),
+           p_melt_min: Optional[float] = typer.Option(None, "--p-melt-min", help="constraint on p_melt"),
+           allow: List[str] = typer.Option([], "--allow", help="allowed metal elements"),
+           deny: List[str] = typer.Option([], "--deny", help="excluded metal elements"),
+           top: int = typer.Option(10, help="rows to preview"),
+           chunk_size: int = typer.Option(50_000, help="rows per chunk"),
+           workers: int = typer.Option(1, help="local worker processes"),
+           dask: Optional[str] = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
+           resume: bool = typer.Option(False, help="continue an interrupted screen"),
+           plot: Optional[Path] = typer.Option(None, "--plot", help="PNG map of the screened space"),
+           cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="folder of CIFs to screen"),
+           models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+           progress: bool = typer.Option(True)):
+    """Predict, score and rank candidates; every input row is written (bad rows keep their `error`)."""
+    from mlglass.screen import run_screen
+
+    try:
+        res = run_screen(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
+                         p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
+                         top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask, resume=resume,
+                         plot_path=plot, cif=cif, model_dir=models, progress=progress)
+    except MlglassError as err:
+        _fail(err)
+    _print_screen(res, top, objective)
+
+
+def _print_screen(res, top: int, objective: str) -> None:
+    from mlglass.report import prediction_table
+
+    cols = [c for c in ("rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "p_melt", "score",
+                        "tm_top_features") if c in res.top.columns]
+    console.print(prediction_table(res.top, f"top {top} by '{objective}' (°C, 80% intervals)", cols, n=top))
+    console.print(f"{res.n_rows} rows screened ({res.n_errors} with an error) at {res.rows_per_second:,.0f} rows/s; "
+                  f"ranked table: {res.output_path}")
+
+
+@app.command("enumerate")
+def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists=True, help="YAML/TOML spec"),
+              output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
+              metal: List[str] = typer.Option([], "--metal", help="e.g. Zn or Zn:2 (symbol:oxidation state)"),
+              linker: List[str] = typer.Option([], "--linker", help="base linker (library name or SMILES)"),
+              mix: List[str] = typer.Option([], "--mix", help="LIGAND:START:STOP:STEP, e.g. bIm:0:0.5:0.05"),
+              counter_ion: List[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
+              dimensionality: List[int] = typer.Option([], "--dim", help="0-3"),
+              base_amount: float = typer.Option(2.0, help="moles of linker per metal"),
+              progress: bool = typer.Option(True)):
+    """Build a combinatorial candidate space and stream it to a file."""
+    from mlglass.screen import enumerate_candidates, from_cli
+
+    try:
+        the_spec = spec if spec is not None else from_cli(metals=metal, linkers=linker, mix=mix,
+                                                          counter_ions=counter_ion, dimensionality=dimensionality,
+                                                          base_amount=base_amount)
+        n = enumerate_candidates(the_spec, output, progress=progress)
+    except MlglassError as err:
+        _fail(err)
+    console.print(f"wrote {n:,} candidates to {output}")
+
+
+@app.command()
+def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help="candidate table"),
+            batch: int = typer.Option(10, help="how many experiments to propose"),
+            acquisition: str = typer.Option("ucb", help="ucb | ei"),
+            objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
+            output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
+            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+            seed: int = typer.Option(0)):
+    """Propose a diverse batch of candidates to measure next (acquisition uses the intervals)."""
+    from mlglass.report import prediction_table
+    from mlglass.screen import run_suggest
+    from mlglass.tables import write_table
+
+    try:
+        picked = run_suggest(input, batch=batch, acquisition=acquisition, objective=objective, model_dir=models,
+                             seed=seed)
+    except MlglassError as err:
+        _fail(err)
+    if output is not None:
+        write_table(picked, output)
+    cols = [c for c in ("batch_rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "p_melt",
+                        "acquisition") if c in picked.columns]
+    console.print(prediction_table(picked, f"next {batch} experiments ({acquisition})", cols, n=batch))
+
+
+# --------------------------------------------------------------------------- demo
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs"),
+         retrain: bool = typer.Option(False, help="retrain even if bundled models exist")):
+    """The main job: validate the bundled dataset, train if no model is present, screen the example candidates."""
+    from mlglass.datasets import dataset_path, load_glasses, summarize
+    from mlglass.models.predictor import default_model_dir
+    from mlglass.report import summary_table
+    from mlglass.screen import run_screen
+    from mlglass.workflows import train_models
+
+    try:
+        console.print(summary_table(summarize(load_glasses())))
+        model_dir = default_model_dir()
+        if retrain or not (model_dir / "metadata.json").exists():
+            console.print(f"no bundled model in {model_dir}: training (about a minute)...")
+            train_models(out=model_dir)
+        candidates = dataset_path("candidates/example.csv")
+        res = run_screen(candidates, out / "example_screen.csv", objective="meltable", top_n=10,
+                         plot_path=out / "example_screen.png", progress=True)
+    except MlglassError as err:
+        _fail(err)
+    _print_screen(res, 10, "meltable")
+    console.print(f"map of the screened space: {out / 'example_screen.png'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point usable from tests: ``main(["dataset", "summary"])``."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as e:
+        return e.exit_code
+    except SystemExit as e:  # pragma: no cover
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Rich tables for the terminal (used by the CLI; nothing here computes results)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+__all__ = ["evaluation_table", "summary_table", "prediction_table", "problems_table"]
+
+
+def _f(x: Any, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def evaluation_table(res: dict[str, Any]) -> list[Table]:
+    """Tables of CV metrics per target, model and baselines side by side."""
+    tables = []
+    for key, title in (("tm", "Tm (°C)"), ("tg", "Tg (°C)")):
+        r = res[key]
+        t = Table(title=f"{title}: series-grouped CV, n={r['n']} compounds in {r['n_series']} series "
+                        f"({res['protocol']['n_repeats']}x{res['protocol']['n_splits']}-fold)")
+        for c in ("method", "MAE °C", "RMSE °C", "R²", "n"):
+            t.add_column(c, justify="right" if c != "method" else "left")
+        for m, v in r["methods"].items():
+            t.add_row(m, f"{_f(v.get('mae'))} ± {_f(v.get('mae_std'))}", _f(v.get("rmse")), _f(v.get("r2"), 2),
+                      str(v.get("n", "")))
+        lofo = r["lofo"]
+        t.add_row("model, leave-one-family-out", _f(lofo["model"]["mae"]), _f(lofo["model"]["rmse"]),
+                  _f(lofo["model"]["r2"], 2), str(lofo["model"]["n"]))
+        t.caption = (f"{int(r['coverage_nominal'] * 100)}% intervals: empirical coverage {r['coverage'] * 100:.0f}%, "
+                     f"mean width {r['width_c']:.0f} °C")
+        tables.append(t)
+    r = res["melt"]
+    t = Table(title=f"melt vs decompose: grouped CV, n={r['n']} ({r['n_positive']} melt, {r['n_negative']} not)")
+    for c in ("method", "ROC-AUC", "balanced acc.", "Brier"):
+        t.add_column(c, justify="right" if c != "method" else "left")
+    for m, v in r["methods"].items():
+        t.add_row(m, _f(v.get("auc"), 2), _f(v.get("balanced_accuracy"), 2), _f(v.get("brier"), 3))
+    tables.append(t)
+    return tables
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """Counts per family and target."""
+    t = Table(title=f"dataset: {summary['rows']} rows")
+    cols = ("rows", "tm_c", "tg_c", "td_c", "tm_range_only", "tg_range_only", "melts_true", "melts_false",
+            "melts_unknown")
+    t.add_column("family", no_wrap=True)
+    for c in cols:
+        t.add_column(c.replace("_c", "").replace("_", " "), justify="right")
+    for fam, d in summary.get("families", {}).items():
+        t.add_row(fam, *(str(d.get(c, 0)) for c in cols))
+    tot = summary["total"]
+    t.add_row("[bold]total", *(f"[bold]{tot.get(c, 0)}" for c in cols))
+    return t
+
+
+def prediction_table(frame: pd.DataFrame, title: str, columns: list[str] | None = None, n: int = 10) -> Table:
+    """Top ``n`` rows of a prediction/screen table with units."""
+    columns = columns or [c for c in ("rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c",
+                                      "p_melt", "score", "error") if c in frame.columns]
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c.replace("_c", " °C") if c.endswith("_c") else c, overflow="fold")
+    for _, row in frame.head(n).iterrows():
+        cells = []
+        for c in columns:
+            v = row[c]
+            if isinstance(v, float):
+                cells.append(_f(v, 2 if c in ("p_melt", "score") else 0))
+            else:
+                cells.append(str(v))
+        t.add_row(*cells)
+    return t
+
+
+def problems_table(problems: list[Any], limit: int = 200) -> Table:
+    """Bad cells as row, column, value, why."""
+    t = Table(title=f"{len(problems)} bad cells" + (f" (first {limit})" if len(problems) > limit else ""))
+    for c in ("row", "column", "value", "why"):
+        t.add_column(c, overflow="fold")
+    for p in problems[:limit]:
+        t.add_row(str(p.row), str(p.column), repr(p.value), p.reason)
+    return t

@@ -1,0 +1,230 @@
+"""End-to-end jobs behind the CLI commands (each CLI command calls one function here).
+
+Every function takes paths and options, does the work through the library and
+returns plain data (DataFrames, dicts) for the caller to print.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from mlglass.datasets import _coerce, load_glasses, read_table, validate_table
+from mlglass.errors import SchemaError
+
+__all__ = ["combined_training_data", "train_models", "evaluate_models", "tune_models", "featurize_file",
+           "predict_table", "default_params_path", "load_params"]
+
+
+def default_params_path(model_dir: Path | None = None) -> Path:
+    """Where ``mlglass tune`` writes and ``mlglass train`` reads tuned parameters."""
+    from mlglass.models.predictor import default_model_dir
+
+    return Path(model_dir or default_model_dir()) / "tuned_params.json"
+
+
+def load_params(path: Path | None) -> dict[str, dict[str, Any]]:
+    """Tuned parameters from ``path`` (empty dict if the file does not exist)."""
+    from mlglass.models.tuning import read_params
+
+    if path is None or not Path(path).exists():
+        return {}
+    return read_params(path)
+
+
+def combined_training_data(extra: Sequence[str | Path] = ()) -> pd.DataFrame:
+    """The bundled dataset plus user CSVs that pass validation.
+
+    Raises
+    ------
+    SchemaError
+        A user file has bad cells (all of them are listed) or an id clashes with the dataset.
+    """
+    base = load_glasses()
+    frames = [base]
+    for path in extra:
+        raw = read_table(path)
+        problems = validate_table(raw)
+        if problems:
+            shown = "\n".join(f"  {p}" for p in problems[:50])
+            raise SchemaError("data", str(path), f"{len(problems)} bad cells; nothing was trained:\n{shown}")
+        user = _coerce(raw)
+        if "series" not in user:
+            user["series"] = "user:" + user["id"].astype(str)
+        if "family" not in user:
+            user["family"] = "user"
+        clash = set(user["id"]) & set(base["id"])
+        if clash:
+            raise SchemaError("id", sorted(clash)[:5], f"{path}: ids already in the bundled dataset; rename them")
+        frames.append(user)
+    data = pd.concat(frames, ignore_index=True, sort=False)
+    return data
+
+
+def train_models(*, extra: Sequence[str | Path] = (), out: Path | None = None, params_path: Path | None = None,
+                 seed: int = 0, coverage: float = 0.8, with_cv: bool = True, n_repeats: int = 1,
+                 progress: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Train Tm, Tg and melt models on the bundled data (+ ``extra``) and save the bundle to ``out``.
+
+    With ``with_cv`` a series-grouped CV (``n_repeats`` repeats) is run first and its figures
+    are stored in the bundle's metadata.
+    """
+    from mlglass.models.data import build_training_sets
+    from mlglass.models.evaluate import evaluate_all
+    from mlglass.models.predictor import GlassPredictor, default_model_dir
+
+    out = Path(out or default_model_dir())
+    params_path = params_path or default_params_path(out)
+    params = load_params(params_path)
+    data = combined_training_data(extra)
+    t0 = time.perf_counter()
+    cv = {}
+    if with_cv:
+        sets, _ = build_training_sets(data)
+        res = evaluate_all(sets, params=params, n_repeats=n_repeats, coverage=coverage, seed=seed, progress=progress)
+        cv = {k: {"methods": res[k]["methods"], **({"coverage": res[k]["coverage"], "width_c": res[k]["width_c"]}
+                                                     if k != "melt" else {})} for k in ("tm", "tg", "melt")}
+        cv["protocol"] = res["protocol"]
+    predictor = GlassPredictor.train(data, params=params, coverage=coverage, seed=seed, cv_metrics=cv)
+    predictor.metadata["extra_data"] = [str(p) for p in extra]
+    predictor.metadata["params_file"] = str(params_path) if params else None
+    predictor.save(out)
+    return {"out": str(out), "seconds": time.perf_counter() - t0, "metadata": predictor.metadata}
+
+
+def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | None = None, n_repeats: int = 3,
+                    n_splits: int = 5, coverage: float = 0.8, seed: int = 0, json_path: Path | None = None,
+                    plots_dir: Path | None = None, progress: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Series-grouped CV, leave-one-family-out and baselines; optional JSON and PNG output."""
+    import json
+
+    from mlglass._io import atomic_write_text
+    from mlglass.models.data import build_training_sets
+    from mlglass.models.evaluate import evaluate_all
+    from mlglass.models.persistence import _jsonable
+
+    data = combined_training_data(extra)
+    sets, _ = build_training_sets(data)
+    t0 = time.perf_counter()
+    res = evaluate_all(sets, params=load_params(params_path or default_params_path()), n_splits=n_splits,
+                       n_repeats=n_repeats, coverage=coverage, seed=seed, progress=progress)
+    res["seconds"] = time.perf_counter() - t0
+    if json_path is not None:
+        atomic_write_text(json_path, json.dumps(_jsonable(res), indent=2) + "\n")
+    if plots_dir is not None:
+        from mlglass.plots import write_evaluation_plots
+
+        res["plots"] = [str(p) for p in write_evaluation_plots(res, plots_dir)]
+    return res
+
+
+def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 20, timeout: float | None = None,
+                study_path: Path | None = None, params_path: Path | None = None, nested_trials: int = 0,
+                seed: int = 0, extra: Sequence[str | Path] = (),
+                callback: Callable[[], None] | None = None) -> dict[str, Any]:
+    """optuna tuning (persistent SQLite study) and, optionally, its nested-CV score."""
+    from mlglass.models.data import build_training_sets
+    from mlglass.models.tuning import tune_all
+
+    data = combined_training_data(extra)
+    sets, _ = build_training_sets(data)
+    params_path = Path(params_path or default_params_path())
+    study_path = Path(study_path or params_path.with_name("tuning.sqlite3"))
+    return tune_all(sets, targets=tuple(targets), trials=trials, timeout=timeout, study_path=study_path,
+                    params_path=params_path, nested_trials=nested_trials, seed=seed, callback=callback)
+
+
+def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | None = None,
+                   progress: bool = True, chunk_size: int = 50_000) -> dict[str, Any]:
+    """Featurize a candidate table (or CIF files) into a descriptor table (CSV/Parquet by extension)."""
+    from mlglass.featurize import GlassFeaturizer
+    from mlglass.tables import write_table
+
+    frame = _input_frame(input_path, cif, progress=progress)
+    featurizer = GlassFeaturizer()
+    parts = []
+    n = len(frame)
+    with _progress(progress, n, "featurizing") as advance:
+        for start in range(0, max(n, 1), chunk_size):
+            chunk = frame.iloc[start:start + chunk_size]
+            feats = featurizer.transform(chunk)
+            parts.append(pd.concat([chunk.reset_index(drop=True), feats.reset_index(drop=True)], axis=1))
+            advance(len(chunk))
+    result = pd.concat(parts, ignore_index=True) if parts else frame
+    if "error" in result.columns and result.columns.tolist().count("error") > 1:
+        result = result.loc[:, ~result.columns.duplicated(keep="last")]
+    write_table(result, output_path)
+    return {"rows": n, "errors": int((result["error"] != "").sum()) if "error" in result else 0,
+            "features": len(featurizer.feature_labels()), "output": str(output_path)}
+
+
+def _input_frame(input_path: Path | None, cif: Path | None, *, progress: bool) -> pd.DataFrame:
+    frames = []
+    if input_path is not None:
+        frame = read_table(input_path)
+        if "cif" in frame.columns and frame["cif"].astype(str).str.strip().ne("").any():
+            frame = _fill_from_cif_column(frame, Path(input_path).parent, progress=progress)
+        frames.append(frame)
+    if cif is not None:
+        from mlglass.structure import records_from_cifs
+
+        frames.append(records_from_cifs(cif, progress=progress))
+    if not frames:
+        raise SchemaError("input", None, "give an input table or --cif FILE_OR_DIR")
+    return pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
+
+
+def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool) -> pd.DataFrame:
+    """Rows with a ``cif`` path (relative to the table's folder) take their composition from the structure."""
+    from mlglass.structure import records_from_cifs
+
+    frame = frame.copy()
+    has = frame["cif"].astype(str).str.strip() != ""
+    paths = [str((base / p).resolve()) if not Path(p).is_absolute() else p for p in frame.loc[has, "cif"]]
+    derived = records_from_cifs(paths, progress=progress)
+    derived.index = frame.index[has]
+    for col in ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry"):
+        if col in derived:
+            if col not in frame:
+                frame[col] = ""
+            blank = frame.loc[has, col].astype(str).str.strip() == ""
+            frame.loc[blank[blank].index, col] = derived.loc[blank[blank].index, col].astype(str)
+    if "error" in derived:
+        frame["cif_error"] = ""
+        frame.loc[has, "cif_error"] = derived["error"].astype(str)
+    return frame
+
+
+class _progress:
+    """Context manager yielding an ``advance(n)`` callable backed by a rich progress bar (or a no-op)."""
+
+    def __init__(self, enabled: bool, total: int, label: str):
+        self.enabled, self.total, self.label = enabled, total, label
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n=1: None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                           TimeElapsedColumn(), transient=True)
+        self._p.__enter__()
+        task = self._p.add_task(self.label, total=self.total)
+        return lambda n=1: self._p.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._p.__exit__(*exc)
+        return False
+
+
+def predict_table(frame: pd.DataFrame, *, model_dir: Path | None = None, coverage: float | None = None,
+                  explain: bool = False) -> pd.DataFrame:
+    """Predict a candidate table with the bundled (or given) models."""
+    from mlglass.models.predictor import GlassPredictor
+
+    predictor = GlassPredictor.load(model_dir) if model_dir else GlassPredictor.default()
+    return predictor.predict(frame, coverage=coverage, explain=explain)
