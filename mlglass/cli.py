@@ -320,12 +320,12 @@ def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs
 def main(argv: list[str] | None = None) -> int:
     """Entry point usable from tests: ``main(["dataset", "summary"])``."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except typer.Exit as e:
         return e.exit_code
     except SystemExit as e:  # pragma: no cover
         return int(e.code or 0)
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

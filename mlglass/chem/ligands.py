@@ -57,7 +57,8 @@ DONOR_KINDS = tuple(DONOR_SOFTNESS)
 
 # SMARTS used to guess the donor kind of a species given only as SMILES (first match wins).
 _DONOR_PATTERNS = [
-    ("thiocyanate_NS", "[S-,S]C#N,S=C=[N-,N]"),
+    ("thiocyanate_NS", "[S-,SH]C#N"),
+    ("thiocyanate_NS", "S=C=[N-,N]"),
     ("thiolate_S", "[S-;X1]"),
     ("cyanide_C", "[C-]#N"),
     ("nitrile_N", "[CX2]#[NX1]"),
@@ -78,6 +79,7 @@ _DONOR_PATTERNS = [
     ("halide", "[F-,Cl-,Br-,I-]"),
 ]
 _COMPILED_DONORS = [(k, Chem.MolFromSmarts(s)) for k, s in _DONOR_PATTERNS]
+assert all(p is not None for _, p in _COMPILED_DONORS), "invalid donor SMARTS"
 _EWG = [Chem.MolFromSmarts(s) for s in (
     "[N+](=O)[O-]", "C(F)(F)F", "[CX3]=O", "S(=O)=O", "[CX2]#N", "[F,Cl,Br,I]")]
 _HALOGEN = Chem.MolFromSmarts("[F,Cl,Br,I]")

@@ -256,8 +256,13 @@ class GlassPredictor:
 
                 p_below = norm.cdf((td - tm) / sigma)
                 p = np.where(known, np.minimum(p, p_below), p)
-        return {"tm_c": tm, "tm_lo_c": tm_lo, "tm_hi_c": tm_hi, "tg_c": tg, "tg_lo_c": tg_lo, "tg_hi_c": tg_hi,
-                "p_melt": p}
+        out = {"tm_c": tm, "tm_lo_c": tm_lo, "tm_hi_c": tm_hi, "tg_c": tg, "tg_lo_c": tg_lo, "tg_hi_c": tg_hi,
+               "p_melt": p}
+        empty = ~np.isfinite(X).any(axis=1) if X.size else np.zeros(len(X), bool)
+        if empty.any():  # rows that could not be featurized get no prediction
+            for v in out.values():
+                v[empty] = np.nan
+        return out
 
     def predict(self, X: pd.DataFrame | Iterable[str] | Iterable[CompoundRecord], *, coverage: float | None = None,
                 explain: bool = False, top: int = 3) -> pd.DataFrame:
