@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from mlglass.errors import (
@@ -185,6 +186,21 @@ def _is_blank(value: Any) -> bool:
 
 
 def parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tuple[tuple[str, float], ...]:
+    """Parse ``"A:1.75;B:0.25"`` into ``(("A", 1.75), ("B", 0.25))`` (cached per distinct string).
+
+    See :func:`_parse_amounts` for the rules and errors.
+    """
+    if isinstance(text, str) and len(text) <= _MAX_FIELD:
+        return _parse_amounts_cached(text, field_name, allow_bare)
+    return _parse_amounts(text, field_name, allow_bare=allow_bare)
+
+
+@lru_cache(maxsize=200_000)
+def _parse_amounts_cached(text: str, field_name: str, allow_bare: bool) -> tuple[tuple[str, float], ...]:
+    return _parse_amounts(text, field_name, allow_bare=allow_bare)
+
+
+def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tuple[tuple[str, float], ...]:
     """Parse ``"A:1.75;B:0.25"`` into ``(("A", 1.75), ("B", 0.25))``.
 
     Parameters
@@ -243,6 +259,18 @@ def parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tu
 
 
 def parse_metals(text: Any) -> tuple[tuple[str, float], ...]:
+    """Parse the ``metal`` field (cached per distinct string); see :func:`_parse_metals`."""
+    if isinstance(text, str) and len(text) <= _MAX_FIELD:
+        return _parse_metals_cached(text)
+    return _parse_metals(text)
+
+
+@lru_cache(maxsize=100_000)
+def _parse_metals_cached(text: str) -> tuple[tuple[str, float], ...]:
+    return _parse_metals(text)
+
+
+def _parse_metals(text: Any) -> tuple[tuple[str, float], ...]:
     """Parse the ``metal`` field into element symbols and fractions summing to 1.
 
     Raises

@@ -141,17 +141,26 @@ def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequenc
         index[i] = j
     table = np.full((len(unique) + 1, width), np.nan)
     unique_errors: dict[int, str] = {}
-    for j, rec in enumerate(unique):
-        try:
-            vec: list[float] = []
-            for f in featurizers:
-                vec.extend(f.featurize(rec))
-            table[j] = vec
-        except RecordError as err:
-            if on_error == "raise":
-                label = rec.id if rec.id is not None else None
-                raise err.with_row(label) if label is not None and err.row is None else err
-            unique_errors[j] = str(err)
+    vectorised = all(hasattr(f, "featurize_batch") for f in featurizers)
+    if vectorised and unique:
+        from mlglass.featurize.batch import build_batch
+
+        batch = build_batch(unique)
+        if on_error == "raise":
+            for j, msg in enumerate(batch.errors):
+                if msg:  # re-raise the typed error through the per-record path
+                    _featurize_one(featurizers, unique[j], on_error)
+        table[:-1] = np.hstack([f.featurize_batch(batch) for f in featurizers])
+        for j, msg in enumerate(batch.errors):
+            if msg:
+                unique_errors[j] = msg
+                table[j] = np.nan
+    else:
+        for j, rec in enumerate(unique):
+            try:
+                table[j] = _featurize_one(featurizers, rec, on_error)
+            except RecordError as err:
+                unique_errors[j] = str(err)
     if unique_errors:
         for i in range(n):
             j = index[i]
@@ -161,6 +170,19 @@ def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequenc
                 index[i] = -1
     index[index < 0] = len(unique)
     return table, index, errors
+
+
+def _featurize_one(featurizers: Sequence["RecordFeaturizer"], rec: CompoundRecord, on_error: str) -> list[float]:
+    try:
+        vec: list[float] = []
+        for f in featurizers:
+            vec.extend(f.featurize(rec))
+        return vec
+    except RecordError as err:
+        if on_error == "raise":
+            label = rec.id if rec.id is not None else None
+            raise err.with_row(label) if label is not None and err.row is None else err
+        raise
 
 
 def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from mlglass.chem.elements import metal_ion
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
 from mlglass.records import CompoundRecord
 
@@ -60,6 +63,32 @@ class HSABFeaturizer(RecordFeaturizer):
                 gap += w * (ion.hardness_ev - hard) if not math.isnan(hard) else 0.0
         donor_soft = sum(s * a for s, _, a in donors) / wsum
         return [mismatch, signed, gap, donor_soft]
+
+    def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
+        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        mprops = np.array([[m.hsab_value, m.hardness_ev] for m in batch.metals]).reshape(-1, 2)
+        M = gather(mprops, batch.metal_idx, fill=0.0)            # (n, km, 2)
+        f = batch.metal_frac                                     # zero on padding
+        S = gather(batch.species_vec[:, [_SOFT, _HARD]] if len(batch.species_vec) else np.zeros((0, 2)),
+                   batch.lig_idx)                                # (n, kl, 2)
+        donor = (batch.lig_idx >= 0) & ~np.isnan(S[:, :, 0])
+        a = np.where(donor, batch.lig_amt, 0.0)
+        wsum = a.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = a / wsum[:, None]
+        w = np.nan_to_num(w)
+        soft_d = np.nan_to_num(S[:, :, 0])
+        hard_d = S[:, :, 1]
+        pair_w = f[:, :, None] * w[:, None, :]                   # (n, km, kl)
+        diff = M[:, :, None, 0] - soft_d[:, None, :]
+        mismatch = (pair_w * np.abs(diff)).sum(axis=(1, 2))
+        signed = (pair_w * diff).sum(axis=(1, 2))
+        gap_terms = M[:, :, None, 1] - hard_d[:, None, :]
+        gap = np.where(np.isnan(gap_terms), 0.0, pair_w * gap_terms).sum(axis=(1, 2))
+        donor_soft = (w * soft_d).sum(axis=1)
+        out = np.column_stack([mismatch, signed, gap, donor_soft])
+        out[wsum == 0] = np.nan
+        return out
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX,

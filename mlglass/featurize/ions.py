@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
 from mlglass.records import CompoundRecord
 
@@ -66,6 +69,28 @@ class CounterIonFeaturizer(RecordFeaturizer):
             dens += a * v[5]
         return [1.0, float(len(record.counter_ions)), total, cation, anion, neutral, cplx, halide, charge, heavy,
                 hbd, vol / total, dens / total]
+
+    def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
+        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        V = gather(batch.species_vec, batch.cnt_idx, fill=0.0)
+        a = batch.cnt_amt
+        mask = batch.cnt_idx >= 0
+        q = V[:, :, 3]
+        total = a.sum(axis=1)
+
+        def s(x):
+            return (a * x).sum(axis=1)
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vol = s(V[:, :, 2]) / total
+            dens = s(V[:, :, 5]) / total
+        out = np.column_stack([
+            mask.any(axis=1).astype(float), mask.sum(axis=1).astype(float), total, s(q > 0), s(q < 0), s(q == 0), s((q < 0) & (V[:, :, 20] > 0)),
+            s((V[:, :, 0] == 1) & (q < 0)), s(q), s(V[:, :, 0]), s(V[:, :, 14]), vol, dens])
+        none = ~mask.any(axis=1)
+        out[none, :11] = 0.0
+        out[none, 11:] = np.nan
+        return out
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX]

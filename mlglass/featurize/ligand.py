@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from mlglass.chem.ligands import SpeciesDescriptors, resolve_species, species_descriptors
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.batch import RecordBatch, entropy, gather
 from mlglass.records import Component, CompoundRecord
 
 __all__ = ["LigandFeaturizer", "DONOR_GROUPS", "species_vector"]
@@ -91,6 +94,41 @@ class LigandFeaturizer(RecordFeaturizer):
             k = DONOR_GROUPS.index(kind) if kind in DONOR_GROUPS else len(DONOR_GROUPS) - 1
             donor[k] += f
         return mean + per_metal + maxed + [total, float(len(vecs)), entropy, 1.0 - max(fracs)] + donor
+
+    def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
+        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        width = len(_LABELS)
+        V = gather(batch.species_vec, batch.lig_idx)            # (n, k, width)
+        a = batch.lig_amt
+        mask = batch.lig_idx >= 0
+        total = a.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fr = a / total[:, None]
+            ok = mask[:, :, None] & ~np.isnan(V)
+            wsum = np.where(ok, fr[:, :, None], 0.0).sum(axis=1)
+            mean = np.where(ok, V * fr[:, :, None], 0.0).sum(axis=1) / wsum
+        mean[wsum == 0] = np.nan
+        ext = [_POS[d] for d in _EXTENSIVE]
+        per_metal = np.where(mask[:, :, None], V[:, :, ext] * a[:, :, None], 0.0).sum(axis=1)
+        per_metal[(np.isnan(V[:, :, ext]) & mask[:, :, None]).any(axis=1)] = np.nan
+        mx = [_POS[d] for d in _MAXED]
+        maxed = np.where(mask[:, :, None], V[:, :, mx], -np.inf).max(axis=1)
+        count = mask.sum(axis=1).astype(float)
+        frac_clean = np.where(mask, np.nan_to_num(fr), 0.0)
+        minor = 1.0 - np.where(mask, frac_clean, -np.inf).max(axis=1)
+        group_of = np.array([DONOR_GROUPS.index(k) if k in DONOR_GROUPS else len(DONOR_GROUPS) - 1
+                             for k in batch.species_kind] + [0], dtype=np.int64)
+        g = group_of[np.where(batch.lig_idx < 0, len(group_of) - 1, batch.lig_idx)]
+        donor = np.zeros((batch.n, len(DONOR_GROUPS)))
+        for k in range(batch.lig_idx.shape[1]):
+            np.add.at(donor, (np.arange(batch.n), g[:, k]), frac_clean[:, k])
+        out = np.column_stack([mean, per_metal, maxed, total, count, entropy(frac_clean), minor, donor])
+        none = ~mask.any(axis=1)
+        if none.any():
+            base = width + len(_EXTENSIVE) + len(_MAXED)
+            out[none, :base] = np.nan
+            out[none, base:] = 0.0
+        return out
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX,

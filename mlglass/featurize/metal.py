@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from mlglass.chem.elements import cfse, metal_ion
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.batch import RecordBatch, entropy, gather
 from mlglass.records import CompoundRecord
 
 __all__ = ["MetalFeaturizer"]
@@ -71,6 +74,33 @@ class MetalFeaturizer(RecordFeaturizer):
         return [acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], min(cf_geo), max(cf_geo), acc[6], acc[7],
                 acc[8], acc[9], min(hard), max(hard), acc[10], acc[11], acc[12], acc[13],
                 float(len(record.metals)), entropy]
+
+    def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
+        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        props = np.array([[m.d_electrons, float(m.d_electrons == 10), float(m.d_electrons == 0), m.cfse_oct,
+                           m.cfse_tet, m.oxidation_state, m.ionic_radius_a, m.electronegativity, m.hardness_ev,
+                           m.hsab_value, m.period, m.group, m.atomic_mass] for m in batch.metals]).reshape(-1, 13)
+        V = gather(props, batch.metal_idx)                      # (n, k, 13)
+        f = batch.metal_frac
+        mask = batch.metal_idx >= 0
+        default_tet = self.default_geometry == "tetrahedral"
+        tet = np.where(batch.geometry_given, batch.tetrahedral, default_tet)[:, None]
+        cf_geo = np.where(tet, V[:, :, 4], V[:, :, 3])          # (n, k)
+
+        def wsum(x):
+            return np.where(mask, x * f, 0.0).sum(axis=1)
+
+        hard = V[:, :, 8]
+        out = np.column_stack([
+            wsum(V[:, :, 0]), wsum(V[:, :, 1]), wsum(V[:, :, 2]), wsum(V[:, :, 3]), wsum(V[:, :, 4]), wsum(cf_geo),
+            np.where(mask, cf_geo, np.inf).min(axis=1), np.where(mask, cf_geo, -np.inf).max(axis=1),
+            wsum(V[:, :, 5]), wsum(V[:, :, 6]), wsum(V[:, :, 7]), wsum(hard),
+            np.where(mask, hard, np.inf).min(axis=1), np.where(mask, hard, -np.inf).max(axis=1),
+            wsum(V[:, :, 9]), wsum(V[:, :, 10]), wsum(V[:, :, 11]), wsum(V[:, :, 12]),
+            mask.sum(axis=1).astype(float), entropy(f),
+        ])
+        out[~mask.any(axis=1)] = np.nan
+        return out
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX,

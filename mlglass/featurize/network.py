@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from mlglass.chem.elements import default_oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
+from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
 from mlglass.records import CompoundRecord
 
@@ -57,6 +60,23 @@ class NetworkFeaturizer(RecordFeaturizer):
         for comp in record.counter_ions:
             charge += comp.amount * species_vector(comp, "counter_ions")[0][3]
         return [math.nan if dim is None else float(dim), float(dim is not None), *onehot, ratio, charge]
+
+    def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
+        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        dim = batch.dim
+        known = ~np.isnan(dim)
+        onehot = np.zeros((batch.n, 4))
+        rows = np.flatnonzero(known)
+        onehot[rows, dim[rows].astype(int)] = 1.0
+        total = batch.lig_amt.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            ratio = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), np.nan)
+        ox = np.array([m.oxidation_state for m in batch.metals]).reshape(-1, 1)
+        charge = (gather(ox, batch.metal_idx, fill=0.0)[:, :, 0] * batch.metal_frac).sum(axis=1)
+        q = batch.species_vec[:, 3:4] if len(batch.species_vec) else np.zeros((0, 1))
+        charge = charge + (gather(q, batch.lig_idx, fill=0.0)[:, :, 0] * batch.lig_amt).sum(axis=1)
+        charge = charge + (gather(q, batch.cnt_idx, fill=0.0)[:, :, 0] * batch.cnt_amt).sum(axis=1)
+        return np.column_stack([dim, known.astype(float), onehot, ratio, charge])
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX]
