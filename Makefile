@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/mlglass demo
 
 test: install-dev
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --nbmake tests notebooks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
