@@ -55,7 +55,11 @@ def _splitter(y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int
         n_groups = len(np.unique(groups))
         if n_groups >= n_splits:
             if classify:
-                return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed), groups
+                _, counts = np.unique(y, return_counts=True)
+                k = min(n_splits, int(counts.min()))
+                if k < 2:
+                    return None, None
+                return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed), groups
             return GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed), groups
     n_splits = min(n_splits, n)
     if classify:

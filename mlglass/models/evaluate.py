@@ -58,6 +58,7 @@ def _folds(ts: TrainingSet, n_splits: int, seed: int, classify: bool):
     n_groups = len(np.unique(ts.groups))
     k = max(2, min(n_splits, n_groups))
     if classify:
+        k = max(2, min(k, int(np.bincount(ts.y.astype(int)).min())))  # every fold can hold a minority case
         return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(ts.X, ts.y, ts.groups)
     return GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(ts.X, ts.y, ts.groups)
 

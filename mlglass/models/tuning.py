@@ -30,7 +30,7 @@ from mlglass._io import atomic_write_text
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
 from mlglass.models.data import TrainingSet
 
-__all__ = ["suggest_params", "cv_score", "tune_target", "nested_score", "tune_all", "read_params"]
+__all__ = ["best_params", "suggest_params", "cv_score", "tune_target", "nested_score", "tune_all", "read_params"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 logging.getLogger("optuna").setLevel(logging.WARNING)
@@ -57,6 +57,7 @@ def cv_score(ts: TrainingSet, params: dict[str, Any], idx: np.ndarray | None = N
     X, y, g = ts.X[idx], ts.y[idx], ts.groups[idx]
     k = max(2, min(n_splits, len(np.unique(g))))
     if ts.name == "melt":
+        k = max(2, min(k, int(np.bincount(y.astype(int)).min())))
         oof = np.full(len(y), np.nan)
         for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, g):
             if len(np.unique(y[tr])) < 2:
@@ -90,13 +91,20 @@ def tune_target(ts: TrainingSet, *, trials: int = 20, timeout: float | None = No
                                 study_name=study_name or f"mlglass-{ts.name}", load_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
-        value = cv_score(ts, suggest_params(trial), idx, seed=seed)
+        params = suggest_params(trial)
+        trial.set_user_attr("params", params)
+        value = cv_score(ts, params, idx, seed=seed)
         if callback:
             callback()
         return value
 
     study.optimize(objective, n_trials=trials, timeout=timeout, gc_after_trial=False)
     return study
+
+
+def best_params(study: optuna.Study) -> dict[str, Any]:
+    """Booster parameters of the best trial (as passed to the estimator)."""
+    return dict(study.best_trial.user_attrs.get("params", study.best_params))
 
 
 def nested_score(ts: TrainingSet, *, trials: int = 10, n_splits: int = 4, seed: int = 0,
@@ -111,7 +119,7 @@ def nested_score(ts: TrainingSet, *, trials: int = 10, n_splits: int = 4, seed: 
     oof = np.full(len(ts.y), np.nan)
     for tr, te in splits:
         study = tune_target(ts, trials=trials, seed=seed, idx=tr, callback=callback)
-        best = study.best_params
+        best = best_params(study)
         if ts.name == "melt":
             if len(np.unique(ts.y[tr])) < 2:
                 oof[te] = ts.y[tr].mean()
@@ -148,7 +156,7 @@ def tune_all(sets: dict[str, TrainingSet], *, targets: tuple[str, ...] = ("tm", 
     for name in targets:
         study = tune_target(sets[name], trials=trials, timeout=timeout, storage_path=study_path, seed=seed,
                             callback=callback)
-        entry = {"params": study.best_params, "tuned_cv_loss": float(study.best_value),
+        entry = {"params": best_params(study), "tuned_cv_loss": float(study.best_value),
                  "loss": "1 - ROC-AUC" if name == "melt" else "MAE degC", "n_trials": len(study.trials)}
         if nested_trials > 0:
             entry.update(nested_score(sets[name], trials=nested_trials, seed=seed, callback=callback))
