@@ -97,7 +97,7 @@ def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=Fa
     """Train the Tm, Tg and melt models on the bundled data plus --data files; save xgboost JSON + metadata."""
     from mlglass.workflows import train_models
 
-    prog, task = _bar(15, "cross-validating")
+    prog, task = _bar(45, "cross-validating")
     try:
         with prog:
             res = train_models(extra=data, out=out, params_path=params, seed=seed, coverage=coverage, with_cv=cv,

@@ -65,7 +65,7 @@ def combined_training_data(extra: Sequence[str | Path] = ()) -> pd.DataFrame:
 
 
 def train_models(*, extra: Sequence[str | Path] = (), out: Path | None = None, params_path: Path | None = None,
-                 seed: int = 0, coverage: float = 0.8, with_cv: bool = True, n_repeats: int = 1,
+                 seed: int = 0, coverage: float = 0.8, with_cv: bool = True, n_repeats: int = 3,
                  progress: Callable[[], None] | None = None) -> dict[str, Any]:
     """Train Tm, Tg and melt models on the bundled data (+ ``extra``) and save the bundle to ``out``.
 

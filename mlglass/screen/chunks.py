@@ -1,0 +1,214 @@
+"""The per-chunk work of a screen: predict, score, write one part file.
+
+:func:`_process_chunk` is the one function every execution path (in-process,
+local worker processes, dask workers) runs on a chunk of input rows, so all
+paths give identical rows. Tests monkeypatch it to simulate interruptions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlglass._io import atomic_write
+from mlglass.screen.scoring import ScoreOptions, score_predictions
+
+__all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "write_part", "frame_to_table",
+           "stringify_frame", "mask_error_rows"]
+
+#: Numeric columns added by the predictor (degC, probability).
+PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt")
+FLOAT_COLUMNS = PREDICTION_COLUMNS + ("score",)
+_BOOL_COLUMNS = ("passes_constraints",)
+_INT_COLUMNS = ("input_row", "rank")
+#: Row-group size of part files (small, so a reader holds little in memory).
+PART_ROW_GROUP = 16_384
+
+
+def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as Python ``str`` (missing -> ``""``), as the CSV reader gives them."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_string_dtype(s.dtype) and not s.isna().any() and \
+                (s.dtype != object or s.map(type).eq(str).all()):
+            out[str(col)] = s
+            continue
+        obj = s.astype(object)
+        out[str(col)] = obj.where(s.notna(), "").map(_to_text)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _to_text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def mask_error_rows(pred: pd.DataFrame) -> pd.DataFrame:
+    """Set the prediction columns of rows with an ``error`` to NaN (in place) and return the frame."""
+    if "error" in pred.columns:
+        bad = pred["error"].astype(str).str.len().to_numpy() > 0
+        if bad.any():
+            for col in PREDICTION_COLUMNS:
+                if col in pred.columns:
+                    pred.loc[bad, col] = np.nan
+    return pred
+
+
+def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
+                   coverage: float | None = None) -> pd.DataFrame:
+    """Predict and score one chunk of input rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Input rows (all columns text).
+    start_row : int
+        0-based position of the chunk's first row in the input; ``input_row``
+        (1-based) is added from it, and an ``id`` (``row<N>``) when the input has none.
+    predictor : GlassPredictor
+    options : ScoreOptions
+    coverage : float, optional
+        Interval coverage passed to the predictor.
+    """
+    frame = frame.drop(columns=[c for c in ("rank",) if c in frame.columns])
+    rows = np.arange(start_row + 1, start_row + len(frame) + 1, dtype=np.int64)
+    if "id" not in frame.columns:
+        frame.insert(0, "id", [f"row{r}" for r in rows])
+    frame["input_row"] = rows
+    pred = predict_deduplicated(predictor, frame, coverage=coverage)
+    mask_error_rows(pred)
+    return score_predictions(pred, options=options)
+
+
+#: Columns that determine a row's predictions (the record fields and ``td_c``).
+_KEY_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula",
+                "td_c")
+
+
+def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float | None = None) -> pd.DataFrame:
+    """``predictor.predict(frame)``, computed once per distinct composition and broadcast.
+
+    :meth:`GlassPredictor.predict` already featurizes each distinct record
+    once, but parses every row in Python; screens where millions of rows share
+    a few thousand compositions spend most of their time there. Rows are
+    grouped on the columns that determine a prediction (:data:`_KEY_COLUMNS`
+    that exist, as text), one representative per group is predicted under a
+    placeholder id, and the results are copied to every row of the group; the
+    placeholder in ``error`` messages is replaced by the row's own ``id``.
+    The result equals ``predictor.predict(frame)`` row for row.
+    """
+    from mlglass.models.predictor import OUTPUT_COLUMNS
+
+    keys = [c for c in _KEY_COLUMNS if c in frame.columns]
+    n = len(frame)
+    if n == 0 or not keys:
+        return predictor.predict(frame, coverage=coverage)
+    codes = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for c in keys:
+        col_codes, col_uniques = pd.factorize(frame[c], sort=False, use_na_sentinel=False)
+        k = max(1, len(col_uniques))
+        if radix * k >= 2 ** 62:  # re-compact before the mixed-radix key could overflow
+            codes, _ = pd.factorize(codes, sort=False)
+            codes, radix = codes.astype(np.int64), int(codes.max()) + 1
+        codes = codes * k + col_codes
+        radix *= k
+    codes, uniques = pd.factorize(codes, sort=False)
+    if len(uniques) > 0.5 * n:
+        return predictor.predict(frame, coverage=coverage)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)
+    reps = frame.iloc[first][keys].reset_index(drop=True)
+    placeholders = [f"__mlglass_unique_{k}__" for k in range(len(uniques))]
+    reps.insert(0, "id", placeholders)
+    pred_u = predictor.predict(reps, coverage=coverage)
+    out = frame.copy()
+    for col in OUTPUT_COLUMNS:
+        if col in pred_u.columns and col != "error":
+            out[col] = pred_u[col].to_numpy()[codes]
+    err_u = pred_u["error"].astype(str).to_numpy(dtype=object)
+    errors = err_u[codes]
+    bad = np.flatnonzero(pd.Series(errors, dtype=object).str.len().to_numpy() > 0)
+    if len(bad):
+        ids = out["id"].astype(str).to_numpy(dtype=object) if "id" in out.columns else np.arange(n).astype(object)
+        errors = errors.copy()
+        for i in bad:
+            errors[i] = errors[i].replace(repr(placeholders[codes[i]]), repr(ids[i]))
+    out["error"] = errors
+    return out
+
+
+def process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
+                  coverage: float | None = None) -> pd.DataFrame:
+    """Public wrapper of the chunk function (looked up at call time, so it can be monkeypatched)."""
+    import mlglass.screen.chunks as mod
+
+    return mod._process_chunk(frame, start_row, predictor, options, coverage)
+
+
+def _arrow_type(col: str, series: pd.Series) -> pa.DataType:
+    if col in FLOAT_COLUMNS:
+        return pa.float64()
+    if col in _BOOL_COLUMNS:
+        return pa.bool_()
+    if col in _INT_COLUMNS:
+        return pa.int64()
+    return pa.string()
+
+
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """A scored chunk as an Arrow table with a fixed schema.
+
+    Prediction and score columns are ``float64`` (NaN -> null), ``passes_constraints``
+    ``bool``, ``input_row``/``rank`` ``int64``, everything else ``string`` (null -> "").
+    """
+    arrays, fields = [], []
+    for col in frame.columns:
+        s = frame[col]
+        typ = _arrow_type(col, s)
+        if pa.types.is_floating(typ):
+            arr = pa.array(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), type=typ, from_pandas=True)
+        elif pa.types.is_boolean(typ):
+            arr = pa.array(s.fillna(False).to_numpy(dtype=bool), type=typ)
+        elif pa.types.is_integer(typ):
+            arr = pa.array(s.to_numpy(dtype=np.int64), type=typ)
+        else:
+            try:
+                arr = pa.array(s, type=typ, from_pandas=True)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                values = s.to_numpy(dtype=object)
+                arr = pa.array([_to_text(v) if v is not None and v == v else "" for v in values], type=typ)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if arr.null_count:
+                arr = arr.fill_null("")
+        arrays.append(arr)
+        fields.append(pa.field(str(col), typ))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def write_part(scored: pd.DataFrame, path: str | os.PathLike) -> tuple[int, int, int]:
+    """Write a scored chunk to a Parquet part file atomically.
+
+    Returns
+    -------
+    (rows, errors, passing) : tuple of int
+    """
+    table = frame_to_table(scored)
+    with atomic_write(Path(path), "wb") as fh:
+        pq.write_table(table, fh, row_group_size=PART_ROW_GROUP, compression="lz4")
+    n_err = int((scored["error"].astype(str).str.len() > 0).sum()) if "error" in scored.columns else 0
+    n_pass = int(scored["passes_constraints"].sum()) if "passes_constraints" in scored.columns else 0
+    return int(len(scored)), n_err, n_pass

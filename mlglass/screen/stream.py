@@ -1,0 +1,616 @@
+"""Screen a candidate file of any size: chunked prediction, checkpoints, external merge.
+
+Layout of a run writing ``OUT.csv`` (or ``OUT.parquet``)::
+
+    OUT.csv.parts/                 work folder (removed after success unless keep_parts=True)
+      checkpoint.json              input path/size/mtime, options, model fingerprint, completed chunks
+      part-000000.parquet ...      one scored chunk each (input order inside a part)
+      model/                       saved predictor for worker processes (workers > 1 or dask)
+      bucket-0000.parquet ...      rank-range buckets of the merge (large inputs only)
+
+Every file is written atomically (:func:`mlglass._io.atomic_write`); the
+checkpoint is rewritten after each completed chunk, so an interrupted run
+(``resume=True``) recomputes at most the chunks that were in flight.
+
+Merge, with bounded memory: only the sort keys of all rows (group, score, id)
+are read back into one Arrow table and sorted (stable, so ties keep input
+order), giving every row its global rank. Inputs of up to ``bucket_rows``
+rows are then gathered in memory; larger ones are distributed part by part
+into rank-range bucket files of ``bucket_rows`` rows, and each bucket is read,
+sorted and appended to the output in turn. Peak memory is about the key table
+(~50 bytes per row plus the ids) plus one bucket, well under 2 GB for 10 M rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mlglass._io import atomic_write, atomic_write_text
+from mlglass.errors import SchemaError
+from mlglass.screen._progress import row_progress
+from mlglass.screen.chunks import stringify_frame
+from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
+
+__all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "table_format", "work_dir_for",
+           "CHECKPOINT_NAME"]
+
+CHECKPOINT_NAME = "checkpoint.json"
+_CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
+_CHECKPOINT_VERSION = 1
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
+_FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"], type=pa.string())
+_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+@dataclass
+class ScreenResult:
+    """Outcome of :func:`screen_file`.
+
+    Attributes
+    ----------
+    top : pandas.DataFrame
+        The best ``top_n`` rows (no error rows), in rank order, with
+        ``tm_top_features`` and ``p_melt_top_features`` (largest SHAP
+        contributions, degC and log-odds) when ``explain_top > 0``.
+    n_rows : int
+        Input rows (= output rows).
+    n_errors : int
+        Rows kept with an ``error`` message.
+    n_passing : int
+        Rows passing the constraints.
+    rows_per_second : float
+        ``n_rows`` / wall time of the whole run (including the merge).
+    output_path : pathlib.Path
+    elapsed_seconds : float
+    n_chunks : int
+    resumed_chunks : int
+        Chunks taken from the checkpoint instead of recomputed.
+    timings : dict
+        Seconds spent predicting (``predict``) and merging (``merge``).
+    """
+
+    top: pd.DataFrame
+    n_rows: int
+    n_errors: int
+    rows_per_second: float
+    output_path: Path
+    n_passing: int = 0
+    elapsed_seconds: float = 0.0
+    n_chunks: int = 0
+    resumed_chunks: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ reading
+def table_format(path: str | os.PathLike, field_name: str = "path") -> str:
+    """``"csv"``, ``"tsv"`` or ``"parquet"`` from the file extension.
+
+    Raises
+    ------
+    SchemaError
+        Any other extension.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix == ".tsv":
+        return "tsv"
+    if suffix in _PARQUET_SUFFIXES:
+        return "parquet"
+    raise SchemaError(field_name, str(path), "expected a .csv or .parquet file")
+
+
+def _header(path: Path, fmt: str) -> list[str]:
+    try:
+        if fmt == "parquet":
+            return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
+        sep = "\t" if fmt == "tsv" else ","
+        return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding="utf-8-sig").columns]
+    except FileNotFoundError:
+        raise SchemaError("input_path", str(path), "file not found") from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError("input_path", str(path), "file is empty (no header row)") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
+        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
+
+
+def read_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Yield the rows of a CSV/TSV/Parquet file in chunks of exactly ``chunk_size`` rows (the last may be short).
+
+    Every column is text (``str``; missing cells ``""``), as :func:`mlglass.datasets.read_table` gives.
+
+    Raises
+    ------
+    SchemaError
+        Unreadable file (reported with the chunk where reading failed).
+    """
+    path = Path(path)
+    fmt = table_format(path, "input_path")
+    n_done = 0
+    try:
+        if fmt == "parquet":
+            pf = pq.ParquetFile(path)
+            buf: list[pa.RecordBatch] = []
+            buffered = 0
+            for batch in pf.iter_batches(batch_size=chunk_size):
+                buf.append(batch)
+                buffered += batch.num_rows
+                while buffered >= chunk_size:
+                    table = pa.Table.from_batches(buf)
+                    head, rest = table.slice(0, chunk_size), table.slice(chunk_size)
+                    yield stringify_frame(head.to_pandas())
+                    n_done += chunk_size
+                    buf, buffered = rest.to_batches(), rest.num_rows
+            if buffered:
+                yield stringify_frame(pa.Table.from_batches(buf).to_pandas())
+        else:
+            sep = "\t" if fmt == "tsv" else ","
+            reader = pd.read_csv(path, chunksize=chunk_size, dtype=str, keep_default_na=False, sep=sep,
+                                 encoding="utf-8-sig")
+            with reader:
+                for chunk in reader:
+                    yield chunk
+                    n_done += len(chunk)
+    except FileNotFoundError:
+        raise SchemaError("input_path", str(path), "file not found") from None
+    except UnicodeDecodeError as err:
+        raise SchemaError("input_path", str(path), f"file is not UTF-8 text after row {n_done} "
+                                                   f"({err.reason})") from None
+    except pd.errors.EmptyDataError:
+        return
+    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
+        raise SchemaError("input_path", str(path), f"cannot read the table after row {n_done}: {err}") from None
+
+
+def _count_rows(path: Path, fmt: str) -> int | None:
+    if fmt == "parquet":
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowException, OSError):
+            return None
+    return None
+
+
+# ------------------------------------------------------------------ CSV safety
+def escape_csv_formulas(table: pa.Table) -> pa.Table:
+    """Prefix ``'`` to text cells a spreadsheet would run as a formula.
+
+    A cell of a *string* column (``id``, ``name``, ``formula``, ``ligands``,
+    ``error``, ... - every input column is text) is escaped when it starts with
+    ``=``, ``+``, ``-``, ``@``, tab or carriage return and is not a plain number
+    (``-5``, ``+3.2e2`` stay as they are). Numeric columns (predictions,
+    ``score``, ``rank``) are never touched.
+    """
+    for i, fld in enumerate(table.schema):
+        if not (pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)):
+            continue
+        col = pc.fill_null(table.column(i), "")
+        first = pc.utf8_slice_codeunits(col, 0, 1)
+        danger = pc.is_in(first, value_set=_FORMULA_CHARS)
+        if not pc.any(danger).as_py():
+            continue
+        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)))
+        if pc.any(danger).as_py():
+            fixed = pc.if_else(danger, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
+            table = table.set_column(i, fld, fixed)
+    return table
+
+
+class _OutputWriter:
+    """Streams Arrow tables to the final CSV/Parquet file through one atomic write."""
+
+    def __init__(self, path: Path, fmt: str, schema: pa.Schema, stack: contextlib.ExitStack):
+        self.fmt = fmt
+        self.fh = stack.enter_context(atomic_write(path, "wb"))
+        if fmt == "parquet":
+            self.writer = pq.ParquetWriter(self.fh, schema, compression="zstd")
+        else:
+            import pyarrow.csv as pacsv
+
+            opts = pacsv.WriteOptions(include_header=True, delimiter="\t" if fmt == "tsv" else ",")
+            self.writer = pacsv.CSVWriter(self.fh, schema, write_options=opts)
+
+    def write(self, table: pa.Table) -> None:
+        if self.fmt != "parquet":
+            table = escape_csv_formulas(table)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# ------------------------------------------------------------------ checkpoint
+def work_dir_for(output_path: str | os.PathLike) -> Path:
+    """Work folder of a screen writing ``output_path``: ``OUTPUT.parts`` next to it."""
+    output_path = Path(output_path)
+    return output_path.with_name(output_path.name + ".parts")
+
+
+def _part_name(idx: int) -> str:
+    return f"part-{idx:06d}.parquet"
+
+
+def _clear_work_dir(work: Path) -> None:
+    """Remove what a screen puts in its work folder (never foreign files)."""
+    if not work.exists():
+        return
+    if not work.is_dir():
+        raise ScreenOptionError("output_path", str(work), "the work folder path exists and is not a folder")
+    for p in work.iterdir():
+        name = p.name
+        if p.is_dir() and not p.is_symlink() and name == "model":
+            shutil.rmtree(p)
+        elif p.is_file() and (name == CHECKPOINT_NAME or (name.startswith(("part-", "bucket-"))
+                                                          and name.endswith(".parquet"))
+                              or (name.startswith(".") and name.endswith(".part"))):
+            p.unlink()
+    with contextlib.suppress(OSError):
+        work.rmdir()
+
+
+def _input_signature(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"path": str(path.resolve()), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list[int]]:
+    ck_path = work / CHECKPOINT_NAME
+    try:
+        ck = json.loads(ck_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ScreenOptionError("resume", str(ck_path), f"cannot read the checkpoint ({err}); "
+                                                        "run without resume to start over") from None
+    if not isinstance(ck, dict) or ck.get("format") != _CHECKPOINT_FORMAT:
+        raise ScreenOptionError("resume", str(ck_path), "not an mlglass screen checkpoint")
+    old = ck.get("signature") or {}
+    changed = []
+    if old.get("input") != signature["input"]:
+        changed.append("the input file (path, size or modification time)")
+    for key, label in (("options", "the scoring options"), ("coverage", "the interval coverage"),
+                       ("chunk_size", "chunk_size"), ("model", "the model"), ("version", "the checkpoint format")):
+        if old.get(key) != signature[key]:
+            changed.append(label)
+    if changed:
+        raise ScreenOptionError("resume", str(input_path),
+                                f"cannot resume: {', '.join(changed)} changed since the checkpoint in {work}; "
+                                "run without resume to start over")
+    completed: dict[int, list[int]] = {}
+    for k, v in (ck.get("completed") or {}).items():
+        if (work / _part_name(int(k))).is_file():
+            completed[int(k)] = [int(x) for x in v]
+    return completed
+
+
+def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int, list[int]],
+                     exhausted: bool) -> None:
+    doc = {"format": _CHECKPOINT_FORMAT, "signature": signature, "input_exhausted": exhausted,
+           "completed": {str(k): v for k, v in sorted(completed.items())}}
+    atomic_write_text(work / CHECKPOINT_NAME, json.dumps(doc, indent=1))
+
+
+# ------------------------------------------------------------------ merge
+def _sort_keys(parts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Global rank of every row (concatenated part order) and the row counts of the parts."""
+    groups, scores, ids, counts = [], [], [], []
+    for path in parts:
+        t = pq.read_table(path, columns=["id", "score", "passes_constraints", "error"])
+        err = pc.greater(pc.utf8_length(pc.fill_null(t["error"], "")), 0).to_numpy(zero_copy_only=False)
+        passes = pc.fill_null(t["passes_constraints"], False).to_numpy(zero_copy_only=False)
+        groups.append(np.where(err, 2, np.where(passes, 0, 1)).astype(np.int8))
+        s = pc.fill_null(t["score"], -math.inf).to_numpy(zero_copy_only=False).astype(float)
+        scores.append(np.where(np.isfinite(s), s, -math.inf))
+        ids.extend(pc.fill_null(t["id"], "").chunks)
+        counts.append(t.num_rows)
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    keys = pa.table({"g": np.concatenate(groups), "s": np.concatenate(scores),
+                     "id": pa.chunked_array(ids, type=pa.string())})
+    del groups, scores, ids
+    perm = pc.sort_indices(keys, sort_keys=[("g", "ascending"), ("s", "descending"), ("id", "ascending")])
+    del keys
+    perm = perm.to_numpy().astype(np.int64, copy=False)
+    rank_of = np.empty(len(perm), dtype=np.int64)
+    rank_of[perm] = np.arange(len(perm), dtype=np.int64)
+    return rank_of, np.asarray(counts, dtype=np.int64)
+
+
+def _with_rank(table: pa.Table, ranks: np.ndarray) -> pa.Table:
+    if "rank" in table.column_names:
+        table = table.drop(["rank"])
+    return table.add_column(0, pa.field("rank", pa.int64()), pa.array(ranks + 1, type=pa.int64()))
+
+
+def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
+           write_rows: int, top_n: int, progress: bool) -> pd.DataFrame:
+    """Rank all rows of the part files and write the output in rank order; return the top rows."""
+    rank_of, counts = _sort_keys(parts)
+    n = int(counts.sum()) if len(counts) else 0
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    top: list[pd.DataFrame] = []
+    need = [top_n]
+
+    def keep_top(t: pa.Table) -> None:
+        if need[0] <= 0:
+            return
+        df = t.slice(0, min(t.num_rows, need[0] + 1024)).to_pandas()
+        df = df[df["error"].astype(str).str.len() == 0].head(need[0])
+        need[0] -= len(df)
+        top.append(df)
+
+    with row_progress(progress, "ranking", total=n) as bar, contextlib.ExitStack() as stack:
+        schema = pq.read_schema(parts[0]) if parts else None
+        if schema is None:
+            raise AssertionError("no parts to merge")  # pragma: no cover - caller handles empty input
+        schema = schema.remove_metadata()
+        out_schema = pa.schema([pa.field("rank", pa.int64())] + [f for f in schema if f.name != "rank"])
+        writer = _OutputWriter(output_path, out_fmt, out_schema, stack)
+        n_buckets = max(1, math.ceil(n / bucket_rows))
+        if n_buckets == 1:
+            table = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in parts])
+            order = np.argsort(rank_of, kind="stable")
+            table = _with_rank(table.take(pa.array(order)), rank_of[order])
+            keep_top(table)
+            for start in range(0, n, write_rows):
+                piece = table.slice(start, write_rows)
+                writer.write(piece)
+                bar.advance(piece.num_rows)
+        else:
+            bucket_paths = [work / f"bucket-{b:04d}.parquet" for b in range(n_buckets)]
+            with contextlib.ExitStack() as bstack:
+                bwriters = []
+                for bp in bucket_paths:
+                    fh = bstack.enter_context(atomic_write(bp, "wb"))
+                    bwriters.append(pq.ParquetWriter(fh, out_schema, compression="lz4"))
+                for j, path in enumerate(parts):
+                    t = pq.read_table(path).replace_schema_metadata(None)
+                    ranks = rank_of[offsets[j]:offsets[j + 1]]
+                    bucket = ranks // bucket_rows
+                    order = np.argsort(bucket, kind="stable")
+                    bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+                    for b in range(n_buckets):
+                        lo, hi = bounds[b], bounds[b + 1]
+                        if hi > lo:
+                            idx = order[lo:hi]
+                            bwriters[b].write_table(_with_rank(t.take(pa.array(idx)), ranks[idx]))
+                for w in bwriters:
+                    w.close()
+            for bp in bucket_paths:
+                t = pq.read_table(bp)
+                r = t.column("rank").to_numpy()
+                t = t.take(pa.array(np.argsort(r, kind="stable")))
+                keep_top(t)
+                for start in range(0, t.num_rows, write_rows):
+                    piece = t.slice(start, write_rows)
+                    writer.write(piece)
+                    bar.advance(piece.num_rows)
+                del t
+                bp.unlink()
+        writer.close()
+    return pd.concat(top, ignore_index=True) if top else pd.DataFrame()
+
+
+def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
+    from mlglass.screen.chunks import PREDICTION_COLUMNS, frame_to_table
+
+    cols = ["id"] if "id" not in columns else []
+    cols += [c for c in columns if c != "rank"] + ["input_row", *PREDICTION_COLUMNS, "error", "score",
+                                                    "passes_constraints"]
+    seen: list[str] = []
+    for c in cols:
+        if c not in seen:
+            seen.append(c)
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in seen})
+    table = frame_to_table(frame)
+    schema = pa.schema([pa.field("rank", pa.int64())] + list(table.schema))
+    with contextlib.ExitStack() as stack:
+        w = _OutputWriter(output_path, out_fmt, schema, stack)
+        w.write(_with_rank(table, np.zeros(0, dtype=np.int64)))
+        w.close()
+
+
+# ------------------------------------------------------------------ main entry
+def _resolve_predictor(predictor: Any) -> tuple[Any, Path | None]:
+    from mlglass.models.predictor import GlassPredictor
+
+    if predictor is None:
+        from mlglass.models.predictor import default_model_dir
+
+        return GlassPredictor.default(), default_model_dir()
+    if isinstance(predictor, (str, os.PathLike)):
+        return GlassPredictor.load(predictor), Path(predictor)
+    return predictor, None
+
+
+def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, predictor: Any = None, *,
+                objective: str = "meltable", risk: str = "expected", tm_max: float | None = None,
+                tg_min: float | None = None, p_melt_min: float | None = None,
+                allow_elements: Iterable[str] | str | None = None, deny_elements: Iterable[str] | str | None = None,
+                coverage: float | None = None, chunk_size: int = 50_000, workers: int = 1,
+                dask_address: str | None = None, resume: bool = False, explain_top: int = 3, top_n: int = 10,
+                keep_parts: bool = False, bucket_rows: int = 500_000, progress: bool = True) -> ScreenResult:
+    """Predict, score and rank every row of a candidate file, streaming it in chunks.
+
+    Parameters
+    ----------
+    input_path : path-like
+        Candidate table, ``.csv``/``.tsv`` or ``.parquet`` (candidate schema: ``id``,
+        ``metal``, ``oxidation_state``, ``ligands``, ``counter_ions``,
+        ``dimensionality``, ``geometry``, ``formula``; optional ``td_c`` in degC).
+        Any other columns are carried through as text.
+    output_path : path-like
+        ``.csv`` or ``.parquet``; written atomically, one row per input row, in
+        rank order: ``rank`` (1 = best), the input columns, ``input_row``
+        (1-based position in the input; an ``id`` ``row<N>`` is added when the
+        input has no ``id``), ``tm_c``, ``tm_lo_c``, ``tm_hi_c``, ``tg_c``,
+        ``tg_lo_c``, ``tg_hi_c`` (degC), ``p_melt``, ``error``, ``score``,
+        ``passes_constraints``. Output columns overwrite input columns of the
+        same name. In CSV output, text cells starting with ``=``, ``+``, ``-``,
+        ``@`` (or tab/CR) that are not plain numbers get a leading ``'`` so
+        spreadsheets do not run them (:func:`escape_csv_formulas`).
+    predictor : GlassPredictor or path-like, optional
+        A predictor, or a saved model folder; default: the bundled models.
+    objective, risk, tm_max, tg_min, p_melt_min, allow_elements, deny_elements
+        Scoring options, see :func:`mlglass.screen.score_predictions` (degC, probability).
+    coverage : float, optional
+        Nominal coverage of the Tm/Tg intervals (default: the model's, 0.8).
+    chunk_size : int, default=50_000
+        Rows per chunk (and per part file / checkpoint step).
+    workers : int, default=1
+        Local worker processes; ``> 1`` uses a process pool (same output as 1).
+    dask_address : str, optional
+        ``"local"`` for a 2-process ``distributed.LocalCluster``, or a scheduler
+        address (``tcp://host:8786``). Same output as the local path.
+    resume : bool, default=False
+        Continue an interrupted run from ``OUTPUT.parts/checkpoint.json``
+        (a missing checkpoint starts from scratch). Refused, with
+        :class:`ScreenOptionError`, if the input file (size or modification
+        time), the options, ``chunk_size`` or the model changed. Without
+        ``resume`` an existing work folder is cleared.
+    explain_top : int, default=3
+        Descriptors listed per explained top row (0: no explanation).
+    top_n : int, default=10
+        Rows returned in :attr:`ScreenResult.top`.
+    keep_parts : bool, default=False
+        Keep the work folder after success.
+    bucket_rows : int, default=500_000
+        Rows per merge bucket (bounds the merge's memory).
+    progress : bool, default=True
+        Show rich progress bars (rows, rows/s) on stderr.
+
+    Returns
+    -------
+    ScreenResult
+
+    Raises
+    ------
+    SchemaError
+        Unreadable input, unknown extension, no ``metal``/``formula`` column.
+    ScreenOptionError
+        Bad options, or a refused resume.
+    """
+    t0 = time.perf_counter()
+    input_path, output_path = Path(input_path), Path(output_path)
+    in_fmt = table_format(input_path, "input_path")
+    out_fmt = table_format(output_path, "output_path")
+    if not input_path.is_file():
+        raise SchemaError("input_path", str(input_path), "file not found")
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise ScreenOptionError("output_path", str(output_path), "must differ from the input file")
+    for name, value, lo in (("chunk_size", chunk_size, 1), ("workers", workers, 1), ("top_n", top_n, 0),
+                            ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+            raise ScreenOptionError(name, value, f"must be a whole number >= {lo}")
+    if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage < 1):
+        raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
+    options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
+                           allow_elements=allow_elements, deny_elements=deny_elements)
+    columns = _header(input_path, in_fmt)
+    if "metal" not in columns and "formula" not in columns:
+        raise SchemaError("columns", columns[:20], "a candidate table needs a 'metal' column (with 'ligands') "
+                                                   "or a 'formula' column")
+    predictor, model_dir = _resolve_predictor(predictor)
+    from mlglass.screen.scale import DaskRunner, ProcessRunner, SequentialRunner, model_fingerprint
+
+    signature = {"version": _CHECKPOINT_VERSION, "input": _input_signature(input_path),
+                 "options": options.to_dict(), "coverage": coverage, "chunk_size": int(chunk_size),
+                 "model": model_fingerprint(predictor)}
+    work = work_dir_for(output_path)
+    if resume and (work / CHECKPOINT_NAME).exists():
+        completed = _load_checkpoint(work, signature, input_path)
+    else:
+        _clear_work_dir(work)
+        completed = {}
+    work.mkdir(parents=True, exist_ok=True)
+    resumed = len(completed)
+    _save_checkpoint(work, signature, completed, False)
+
+    def part_path(idx: int) -> Path:
+        return work / _part_name(idx)
+
+    if dask_address is not None or workers > 1:
+        if model_dir is None:
+            model_dir = predictor.save(work / "model")
+    if dask_address is not None:
+        runner: Any = DaskRunner(str(dask_address), model_dir, options, coverage, part_path)
+    elif workers > 1:
+        runner = ProcessRunner(int(workers), model_dir, options, coverage, part_path)
+    else:
+        runner = SequentialRunner(predictor, options, coverage, part_path)
+
+    t_pred = time.perf_counter()
+    n_chunks = 0
+    total = _count_rows(input_path, in_fmt)
+    try:
+        with row_progress(progress, "screening", total=total) as bar:
+            def record(done: list) -> None:
+                for idx, stats in done:
+                    completed[idx] = list(stats)
+                    bar.advance(stats[0])
+                if done:
+                    _save_checkpoint(work, signature, completed, False)
+
+            start = 0
+            for idx, frame in enumerate(read_chunks(input_path, chunk_size)):
+                n_chunks = idx + 1
+                if idx in completed:
+                    if completed[idx][0] != len(frame):
+                        raise ScreenOptionError("resume", str(input_path),
+                                                f"chunk {idx} has {len(frame)} rows but the checkpoint recorded "
+                                                f"{completed[idx][0]}; run without resume to start over")
+                    bar.advance(len(frame))
+                    start += len(frame)
+                    continue
+                while runner.pending >= runner.capacity:
+                    record(runner.collect(block=True))
+                runner.submit(idx, start, frame)
+                record(runner.collect(block=False))
+                start += len(frame)
+            while runner.pending:
+                record(runner.collect(block=True))
+        stale = [k for k in completed if k >= n_chunks]
+        for k in stale:
+            completed.pop(k)
+        _save_checkpoint(work, signature, completed, True)
+    finally:
+        runner.close()
+    t_merge = time.perf_counter()
+    parts = [part_path(i) for i in range(n_chunks)]
+    if n_chunks == 0:
+        _write_empty(output_path, out_fmt, columns)
+        top = pd.DataFrame()
+    else:
+        top = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
+                     top_n=int(top_n), progress=progress)
+    n_rows = sum(v[0] for v in completed.values())
+    n_errors = sum(v[1] for v in completed.values())
+    n_passing = sum(v[2] for v in completed.values())
+    if explain_top > 0 and len(top):
+        input_cols = [c for c in top.columns if c in columns or c == "id"]
+        explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
+        top["tm_top_features"] = explained["tm_top_features"].to_numpy()
+        top["p_melt_top_features"] = explained["p_melt_top_features"].to_numpy()
+    if not keep_parts:
+        _clear_work_dir(work)
+    t_end = time.perf_counter()
+    elapsed = t_end - t0
+    return ScreenResult(top=top, n_rows=n_rows, n_errors=n_errors, n_passing=n_passing,
+                        rows_per_second=n_rows / elapsed if elapsed > 0 else float("nan"),
+                        output_path=output_path, elapsed_seconds=elapsed, n_chunks=n_chunks,
+                        resumed_chunks=resumed,
+                        timings={"predict": t_merge - t_pred, "merge": t_end - t_merge})

@@ -1,0 +1,517 @@
+"""Turn an unwrapped fragment into an RDKit molecule and a canonical SMILES.
+
+Charge rule (documented)
+------------------------
+The bonds come from the periodic bond graph (:mod:`mlglass.structure.bonds`),
+never from RDKit's own distance rules. Bond orders and formal charges are
+then perceived with ``rdkit.Chem.rdDetermineBonds.DetermineBondOrders``
+(the xyz2mol algorithm), which needs the total charge *q* of the fragment.
+The charge of a deprotonated linker is not written in a CIF, so *q* is
+searched:
+
+* fragment bonded to a metal (a ligand): q = 0, -1, -2, ... down to
+  ``-(n_donor_atoms + 2)`` (at most -8), then +1, +2;
+* fragment not bonded to a metal (counter-ion or guest): q = 0, +1, -1, +2,
+  -2, ... up to |q| = 4.
+
+Charges that leave an odd number of electrons are skipped (the H atoms are
+explicit, so the parity of *q* is fixed). A structure RDKit returns is kept
+only if it is chemically sensible: no radical electrons, no atom with
+|formal charge| > 1, no positively charged C, O, S or halogen. Each kept
+structure is brought to its preferred resonance form (below), and among all
+charges the one whose form has (1) the fewest negatively charged carbons, (2)
+the most aromatic atoms, (3) comes first in the order above wins. xyz2mol
+alone would take the first charge that works, and that is wrong for
+conjugated linkers: with q = 0 it happily writes neutral quinoid isomers of
+1,4-benzenedipyrazolate and 2,5-dioxidoterephthalate (dobdc) instead of the
+aromatic dianion/tetra-anion; rule (2) picks the aromatic species. Results:
+imidazolate -1, terephthalate -2, dobdc -4, DABCO 0, cyanide -1,
+dimethylammonium +1.
+
+Resonance form: xyz2mol puts charges wherever its search ends (imidazolate as
+``c1[cH-]ncn1``). When the placement can be ambiguous (a charged carbon, a
+charged ring atom, or a non-aromatic ring of sp2 atoms), the resonance
+structures (``Chem.ResonanceMolSupplier``, at most 512) are scored by negatively charged carbons, then aromatic atoms (more is better),
+then number of charged atoms, and the lexicographically smallest canonical
+SMILES of the best score is the ligand's name. :func:`canonical_ligand_smiles`
+applies the same normalisation to any SMILES, so two spellings of one species
+(``c1c[n-]cn1`` / ``c1[cH-]ncn1``) compare equal after it.
+
+Single heavy atoms (bridging O, OH, water, halide, ...) skip RDKit's search:
+their charge is ``n_H - normal valence`` (O: 2, N: 3, S: 2, halogens: 1), so a
+μ4-O in Zn4O is ``[O-2]``, a μ-OH is ``[OH-]`` and a coordinated water ``O``.
+
+Missing hydrogens: a carbon with at most two neighbours (metals included) and
+neither a triple bond nor an acyclic cumulated C=C=X bond has lost an H atom
+(the C-H positions of the Ni layer in ``ni_2d_flake.cif``, which has no H at
+all, come out as carbanions and ring cumulenes); the fragment is refused with
+:class:`FragmentPerceptionError`. H-free species such as cyanide, thiocyanate,
+CO2, oxalate or CF3 groups pass.
+
+SMILES are RDKit canonical SMILES with implicit hydrogens and aromatic
+lower-case atoms (no ``:``). Double-bond E/Z configuration is taken from the
+3D coordinates (fumarate is ``/C=C/``); tetrahedral chirality is dropped,
+because a racemic crystal would otherwise split one linker into two entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlglass.structure.bonds import BondGraph
+from mlglass.structure.fragments import Fragment
+
+__all__ = ["PerceivedFragment", "perceive_fragment", "canonical_ligand_smiles", "fragment_key", "fragment_formula",
+           "FragmentPerceptionError", "SOLVENT_SMILES_RAW", "solvent_table", "is_solvent", "charge_sequence"]
+
+_NORMAL_VALENCE = {"O": 2, "S": 2, "Se": 2, "Te": 2, "N": 3, "P": 3, "As": 3, "C": 4, "Si": 4,
+                   "F": 1, "Cl": 1, "Br": 1, "I": 1, "H": 1, "B": 3}
+_NO_POSITIVE = {"C", "O", "S", "Se", "F", "Cl", "Br", "I"}
+
+#: Canonical SMILES of common crystallisation/synthesis solvents. A fragment
+#: with one of these SMILES that is *not* bonded to a metal is a solvent guest.
+SOLVENT_SMILES_RAW = {
+    "water": "O", "methanol": "CO", "ethanol": "CCO", "1-propanol": "CCCO", "2-propanol": "CC(C)O",
+    "DMF": "CN(C)C=O", "DEF": "CCN(CC)C=O", "DMA": "CC(=O)N(C)C", "NMP": "CN1CCCC1=O",
+    "DMSO": "CS(C)=O", "acetone": "CC(C)=O", "acetonitrile": "CC#N", "THF": "C1CCOC1",
+    "1,4-dioxane": "C1COCCO1", "diethyl ether": "CCOCC", "benzene": "c1ccccc1", "toluene": "Cc1ccccc1",
+    "chlorobenzene": "Clc1ccccc1", "xylene": "Cc1ccccc1C", "p-xylene": "Cc1ccc(C)cc1",
+    "m-xylene": "Cc1cccc(C)c1", "dichloromethane": "ClCCl", "chloroform": "ClC(Cl)Cl",
+    "tetrachloromethane": "ClC(Cl)(Cl)Cl", "cyclohexane": "C1CCCCC1", "hexane": "CCCCCC",
+    "pentane": "CCCCC", "ethyl acetate": "CCOC(C)=O", "ethylene glycol": "OCCO", "formamide": "NC=O",
+    "nitrobenzene": "O=[N+]([O-])c1ccccc1", "pyridine": "c1ccncc1", "formic acid": "O=CO",
+    "acetic acid": "CC(=O)O", "mesitylene": "Cc1cc(C)cc(C)c1", "ammonia": "N",
+}
+
+
+def _canon(smiles: str) -> str:
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(mol) if mol is not None else smiles
+
+
+_SOLVENTS: dict[str, str] | None = None
+
+
+def solvent_table() -> dict[str, str]:
+    """Canonical SMILES -> solvent name."""
+    global _SOLVENTS
+    if _SOLVENTS is None:
+        _SOLVENTS = {_canon(s): name for name, s in SOLVENT_SMILES_RAW.items()}
+    return _SOLVENTS
+
+
+def is_solvent(smiles: str) -> str | None:
+    """Name of the solvent with this canonical SMILES, or ``None``."""
+    return solvent_table().get(smiles)
+
+
+class FragmentPerceptionError(ValueError):
+    """RDKit found no sensible bond orders for a fragment at any tried charge."""
+
+
+@dataclass(frozen=True)
+class PerceivedFragment:
+    """Result of perceiving one fragment."""
+
+    smiles: str
+    charge: int
+    formula: str
+    n_heavy: int
+    carbanion: bool = False
+
+
+def charge_sequence(bonded_to_metal: bool, n_contacts: int) -> list[int]:
+    """Charges tried, in order (see module docstring)."""
+    if bonded_to_metal:
+        low = min(8, n_contacts + 2)
+        return [0] + [-k for k in range(1, low + 1)] + [1, 2]
+    seq = [0]
+    for k in range(1, 5):
+        seq += [k, -k]
+    return seq
+
+
+def _formula(symbols: list[str]) -> str:
+    from collections import Counter
+
+    c = Counter(symbols)
+    order = (["C"] if "C" in c else []) + (["H"] if "H" in c else [])
+    order += sorted(k for k in c if k not in ("C", "H"))
+    return "".join(f"{el}{c[el] if c[el] > 1 else ''}" for el in order)
+
+
+def fragment_formula(fragment: Fragment, graph: BondGraph) -> str:
+    """Hill-ordered formula of a fragment, e.g. ``C8H4O4``."""
+    return _formula([graph.symbols[i] for i in fragment.atoms])
+
+
+def fragment_key(fragment: Fragment, graph: BondGraph) -> str:
+    """Exact key of a fragment's labelled bond graph: RDKit canonical SMILES with all bonds single and
+    every H explicit. Two fragments with the same key are the same species up to geometry."""
+    from rdkit import Chem
+
+    rw = Chem.RWMol()
+    for a in fragment.atoms:
+        atom = Chem.Atom(graph.symbols[a])
+        atom.SetNoImplicit(True)
+        rw.AddAtom(atom)
+    for i, j in fragment.internal_bonds(graph):
+        rw.AddBond(i, j, Chem.BondType.SINGLE)
+    mol = rw.GetMol()
+    mol.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(mol)
+    return Chem.MolToSmiles(mol)
+
+
+def _single_atom_smiles(symbol: str, n_h: int) -> tuple[str, int]:
+    from rdkit import Chem
+
+    if symbol == "H" and n_h == 0:
+        charge = -1  # a hydride on a metal
+    else:
+        valence = _NORMAL_VALENCE.get(symbol)
+        charge = (n_h - valence) if valence is not None else 0
+    mol = Chem.RWMol()
+    atom = Chem.Atom(symbol)
+    atom.SetFormalCharge(int(charge))
+    atom.SetNumExplicitHs(int(n_h))
+    atom.SetNoImplicit(True)
+    mol.AddAtom(atom)
+    m = mol.GetMol()
+    Chem.SanitizeMol(m)
+    return Chem.MolToSmiles(m), int(charge)
+
+
+def _sensible(mol) -> bool:
+    for atom in mol.GetAtoms():
+        if atom.GetNumRadicalElectrons():
+            return False
+        fc = atom.GetFormalCharge()
+        if abs(fc) > 1:
+            return False
+        if fc > 0 and atom.GetSymbol() in _NO_POSITIVE:
+            return False
+    return True
+
+
+def _has_carbanion(mol) -> bool:
+    """A negatively charged C that is not a cyanide/isocyanide-type triple-bonded carbon."""
+    from rdkit import Chem
+
+    for atom in mol.GetAtoms():
+        if atom.GetSymbol() == "C" and atom.GetFormalCharge() < 0:
+            if any(b.GetBondType() == Chem.BondType.TRIPLE for b in atom.GetBonds()):
+                continue
+            return True
+    return False
+
+
+def _resonance_score(mol) -> tuple[int, int, int]:
+    n_carbanion = sum(1 for a in mol.GetAtoms() if a.GetSymbol() == "C" and a.GetFormalCharge() < 0)
+    n_arom = sum(1 for a in mol.GetAtoms() if a.GetIsAromatic())
+    n_charged = sum(1 for a in mol.GetAtoms() if a.GetFormalCharge() != 0)
+    return n_carbanion, -n_arom, n_charged
+
+
+def _needs_resonance(mol) -> bool:
+    """True if the charge placement of ``mol`` may be one of several: a charged C, a charged ring
+    atom, or a ring of unsaturated atoms that is not aromatic (quinoid form)."""
+    from rdkit import Chem
+
+    ring_info = mol.GetRingInfo()
+    for atom in mol.GetAtoms():
+        fc = atom.GetFormalCharge()
+        if fc and (atom.GetSymbol() == "C" or atom.IsInRing()):
+            return True
+    for ring in ring_info.AtomRings():
+        atoms = [mol.GetAtomWithIdx(i) for i in ring]
+        if all(not a.GetIsAromatic() for a in atoms) and all(
+                a.GetHybridization() in (Chem.HybridizationType.SP2, Chem.HybridizationType.SP) for a in atoms):
+            return True
+    return False
+
+
+_MAX_RESONANCE_FORMS = 512
+
+
+def _best_resonance(mol):
+    """(score, canonical SMILES without H, molecule) of the preferred resonance form of ``mol``.
+
+    Resonance structures are enumerated only when :func:`_needs_resonance` says
+    the charge placement is ambiguous (the enumeration is combinatorial: a
+    tritopic linker such as BTB has tens of thousands of forms, 4 s).
+    """
+    from rdkit import Chem
+
+    best = None
+    forms = [mol]
+    if _needs_resonance(mol):
+        try:
+            supplier = Chem.ResonanceMolSupplier(mol, 0, _MAX_RESONANCE_FORMS)
+            forms += [r for r in supplier if r is not None]
+        except Exception:  # noqa: BLE001 - resonance enumeration is an optional refinement
+            pass
+    for form in forms:
+        m = Chem.Mol(form)
+        try:
+            Chem.SanitizeMol(m)
+        except Exception:  # noqa: BLE001
+            continue
+        if not _sensible(m):
+            continue
+        smi = Chem.MolToSmiles(Chem.RemoveHs(m))
+        key = (_resonance_score(m), smi)
+        if best is None or key < best[0]:
+            best = (key, m)
+    if best is None:
+        return None
+    (score, smi), m = best
+    return score, smi, m
+
+
+def canonical_ligand_smiles(smiles: str) -> str:
+    """Canonical SMILES of the preferred resonance form (see module docstring).
+
+    Raises
+    ------
+    ValueError
+        RDKit cannot parse ``smiles``.
+    """
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise ValueError(f"RDKit cannot parse SMILES {smiles!r}")
+    best = _best_resonance(Chem.AddHs(mol))
+    return best[1] if best is not None else Chem.MolToSmiles(mol)
+
+
+def _build_mol(symbols, bonds, coords):
+    from rdkit import Chem
+    from rdkit.Geometry import Point3D
+
+    rw = Chem.RWMol()
+    for sym in symbols:
+        atom = Chem.Atom(sym)
+        atom.SetNoImplicit(True)
+        rw.AddAtom(atom)
+    for i, j in bonds:
+        rw.AddBond(int(i), int(j), Chem.BondType.SINGLE)
+    conf = Chem.Conformer(len(symbols))
+    for k, (x, y, z) in enumerate(np.asarray(coords, dtype=float)):
+        conf.SetAtomPosition(k, Point3D(float(x), float(y), float(z)))
+    conf.Set3D(True)
+    rw.AddConformer(conf, assignId=True)
+    return rw.GetMol()
+
+
+def _determine(mol, q: int, max_iterations: int):
+    """Copy of ``mol`` with bond orders for total charge ``q``, or None."""
+    from rdkit import Chem
+    from rdkit.Chem import rdDetermineBonds
+
+    m = Chem.Mol(mol)
+    try:
+        rdDetermineBonds.DetermineBondOrders(m, charge=int(q), allowChargedFragments=True, embedChiral=False,
+                                             maxIterations=max_iterations)
+        Chem.SanitizeMol(m)
+    except Exception:  # noqa: BLE001 - RDKit signals "no valid structure" with various exception types
+        return None
+    return m
+
+
+def _deprotonate(mol, added: list[int]):
+    """Remove the helper H atoms ``added`` (indices), lowering their partner's formal charge by one each."""
+    from rdkit import Chem
+
+    rw = Chem.RWMol(mol)
+    for h in sorted(added, reverse=True):
+        partner = rw.GetAtomWithIdx(h).GetNeighbors()[0]
+        partner.SetFormalCharge(partner.GetFormalCharge() - 1)
+        partner.SetNoImplicit(True)
+        partner.SetNumExplicitHs(0)
+        rw.RemoveAtom(h)
+    m = rw.GetMol()
+    try:
+        Chem.SanitizeMol(m)
+    except Exception:  # noqa: BLE001
+        return None
+    return m
+
+
+def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_iterations: int = 100_000
+                      ) -> PerceivedFragment:
+    """Perceive bond orders and charge of a finite fragment (see module docstring).
+
+    Raises
+    ------
+    FragmentPerceptionError
+        No tried charge gives a sensible structure (typically missing or
+        extra hydrogen atoms, or an unresolved disorder).
+    ValueError
+        The fragment is periodic (not a molecule).
+    """
+    from rdkit import Chem
+
+    if fragment.periodic:
+        raise ValueError("periodic fragment is not a molecule")
+    symbols = [graph.symbols[i] for i in fragment.atoms]
+    formula = _formula(symbols)
+    heavy = [k for k, s in enumerate(symbols) if s != "H"]
+    if len(heavy) <= 1:
+        if heavy:
+            sym = symbols[heavy[0]]
+            n_h = len(symbols) - 1
+        else:  # lone H atoms
+            sym, n_h = "H", 0
+        smi, q = _single_atom_smiles(sym, n_h)
+        return PerceivedFragment(smi, q, formula, len(heavy))
+
+    coords = np.asarray(fragment.cart_coords(structure), dtype=float)
+    bonds = fragment.internal_bonds(graph)
+    base = _build_mol(symbols, bonds, coords)
+    n_electrons = sum(a.GetAtomicNum() for a in base.GetAtoms())
+    pos = {a: k for k, a in enumerate(fragment.atoms)}
+    contact_atoms = sorted({pos[a] for a, _, _ in fragment.metal_contacts})
+    # quick refusal before the (expensive) charge search: a ring carbon with two
+    # neighbours cannot be triple-bonded or an acyclic cumulene, so it lost an H
+    Chem.FastFindRings(base)
+    ring_info = base.GetRingInfo()
+    contacts_set = set(contact_atoms)
+    bare = [a.GetIdx() for a in base.GetAtoms()
+            if a.GetSymbol() == "C" and ring_info.NumAtomRings(a.GetIdx())
+            and a.GetDegree() + (a.GetIdx() in contacts_set) <= 2]
+    if bare:
+        raise FragmentPerceptionError(
+            f"fragment {formula} has {len(bare)} ring carbon atom(s) with only two neighbours: hydrogen atoms are "
+            "missing from the file")
+
+    tried: list[int] = []
+    raw: list[tuple[tuple[int, int, int], int, object]] = []  # ((|q|, route, order), q, molecule)
+
+    def consider(final, q: int, route: int, order: int):
+        raw.append(((abs(q), route, order), q, final))
+
+    # route 0: RDKit's charge search on the fragment as it is
+    for order, q in enumerate(charge_sequence(fragment.bonded_to_metal, len(contact_atoms))):
+        if (n_electrons - q) % 2:
+            continue  # odd electron count: cannot be closed-shell
+        tried.append(q)
+        m = _determine(base, q, max_iterations)
+        if m is not None:
+            consider(m, q, 0, order)
+
+    # route 1: xyz2mol is at home with neutral molecules but cannot place the
+    # charges of some deprotonated azolates (1,4-benzenedipyrazolate at q = -2,
+    # 2,6-naphthalenedipyrazolate). So build the conjugate acid: group the N/O/S
+    # donor atoms that have room for an H (donors <= 2 bonds apart form one
+    # group: the two O of a carboxylate, the N of an azolate ring), put one
+    # helper H on the first donor of each group, where the metal was, perceive
+    # that molecule, and remove the helper H atoms again.
+    degree = [a.GetDegree() for a in base.GetAtoms()]
+    donors = [k for k in contact_atoms
+              if symbols[k] in ("N", "O", "S", "Se") and degree[k] < _NORMAL_VALENCE[symbols[k]]]
+    if donors:
+        dist = Chem.GetDistanceMatrix(base)
+        groups: list[list[int]] = []
+        for k in donors:
+            for grp in groups:
+                if any(dist[k][j] <= 2 for j in grp):
+                    grp.append(k)
+                    break
+            else:
+                groups.append([k])
+        sites = [grp[0] for grp in groups]
+        lattice = structure.lattice
+        metal_pos = {}
+        for a, m_idx, img in fragment.metal_contacts:
+            metal_pos.setdefault(pos[a], lattice.get_cartesian_coords(structure[m_idx].frac_coords + np.array(img)))
+        h_coords = []
+        for k in sites:
+            v = metal_pos[k] - coords[k]
+            h_coords.append(coords[k] + v / max(np.linalg.norm(v), 1e-6))
+        n0 = len(symbols)
+        prot = _build_mol(symbols + ["H"] * len(sites), list(bonds) + [(k, n0 + i) for i, k in enumerate(sites)],
+                          np.vstack([coords, np.array(h_coords)]))
+        added = list(range(n0, n0 + len(sites)))
+        n_el_p = n_electrons + len(sites)
+        seq = [0]
+        for k in range(1, len(sites) + 3):
+            seq += [k, -k]
+        for order, qp in enumerate(seq):
+            if (n_el_p - qp) % 2:
+                continue
+            m = _determine(prot, qp, max_iterations)
+            if m is None:
+                continue
+            final = _deprotonate(m, added)
+            if final is not None:
+                consider(final, qp - len(sites), 1, order)
+
+    # choose: fewest carbanions, most aromatic atoms, smallest |q|, route, order.
+    # Resonance forms are enumerated lazily in that order; no candidate can do
+    # better than (0 carbanions, every ring atom with < 4 neighbours aromatic),
+    # so the search stops at the first candidate that reaches this bound.
+    ring_info = base.GetRingInfo()
+    max_arom = sum(1 for a in base.GetAtoms() if ring_info.NumAtomRings(a.GetIdx()) and a.GetDegree() < 4)
+    best = None
+    for key, q, m in sorted(raw, key=lambda c: c[0]):
+        res = _best_resonance(m)
+        if res is None:
+            continue
+        score, _, form = res
+        full = (score[0], score[1]) + key
+        if best is None or full < best[0]:
+            best = (full, q, form)
+        if score[0] == 0 and -score[1] >= max_arom:
+            break
+    if best is None:
+        raise FragmentPerceptionError(
+            f"RDKit found no closed-shell structure for fragment {formula} at charges {tried}; "
+            "hydrogen atoms are probably missing or extra (disorder)")
+    _, q, form = best
+    bare = _underbonded_carbons(form, contact_atoms)
+    if bare:
+        raise FragmentPerceptionError(
+            f"fragment {formula} has {len(bare)} carbon atom(s) with at most two neighbours and no triple or "
+            "cumulated bond: hydrogen atoms are missing from the file")
+    if form.GetNumConformers() == 0:
+        form = Chem.Mol(form)
+        form.AddConformer(base.GetConformer(), assignId=True)
+    return PerceivedFragment(_smiles(form), int(q), formula, len(heavy), _has_carbanion(form))
+
+
+def _underbonded_carbons(mol, contact_atoms) -> list[int]:
+    """Carbons that must have lost an H: <= 2 neighbours (metals included), no triple bond, no acyclic C=C=X."""
+    from rdkit import Chem
+
+    contacts = set(contact_atoms)
+    out = []
+    for atom in mol.GetAtoms():
+        if atom.GetSymbol() != "C":
+            continue
+        n = atom.GetDegree() + atom.GetTotalNumHs() + (1 if atom.GetIdx() in contacts else 0)
+        if n > 2:
+            continue
+        types = [b.GetBondType() for b in atom.GetBonds()]
+        if Chem.BondType.TRIPLE in types:
+            continue
+        if n == 2 and types.count(Chem.BondType.DOUBLE) == 2 and not atom.IsInRing():
+            continue  # S=C=N-, O=C=O, N=C=N
+        out.append(atom.GetIdx())
+    return out
+
+
+def _smiles(mol) -> str:
+    from rdkit import Chem
+
+    mol = Chem.Mol(mol)
+    Chem.AssignStereochemistryFrom3D(mol)
+    for atom in mol.GetAtoms():
+        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    mol = Chem.RemoveHs(mol)
+    return Chem.MolToSmiles(mol)
