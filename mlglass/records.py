@@ -143,7 +143,7 @@ class CompoundRecord:
                 ox = ";".join(f"{el}:{_fmt_num(v)}" for el, v in self.oxidation_states)
         return {
             "id": self.id or "",
-            "metal": format_amounts(self.metals),
+            "metal": self.metals[0][0] if len(self.metals) == 1 else format_amounts(self.metals),
             "oxidation_state": ox,
             "ligands": format_amounts((c.name, c.amount) for c in self.ligands),
             "counter_ions": format_amounts((c.name, c.amount) for c in self.counter_ions),
@@ -160,10 +160,7 @@ def _fmt_num(x: float) -> str:
 
 
 def format_amounts(items: Iterable[tuple[str, float]]) -> str:
-    """Format ``[(name, amount), ...]`` as ``"name:amount;..."``.
-
-    A single metal with fraction 1 is written as its bare symbol.
-    """
+    """Format ``[(name, amount), ...]`` as ``"name:amount;..."``."""
     items = list(items)
     return ";".join(f"{n}:{_fmt_num(a)}" for n, a in items)
 

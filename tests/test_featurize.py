@@ -161,3 +161,10 @@ def test_vectorised_path_equals_per_record(glasses):
     fast = f.transform([r for r in records if r is not None]).drop(columns="error").to_numpy()
     slow = np.array([f.featurize(r) for r in records if r is not None], dtype=float)
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_smiles_of_library_species_gets_library_donor_data():
+    X = feats([rec(metal="Cu", ligands="BTC:0.6667"),
+               rec(metal="Cu", ligands="O=C([O-])c1cc(C(=O)[O-])cc(C(=O)[O-])c1:0.6667")])
+    cols = [c for c in X.columns if c.startswith(("ligand_", "hsab_"))]
+    pd.testing.assert_series_equal(X.loc[0, cols], X.loc[1, cols], check_names=False)

@@ -74,11 +74,10 @@ def is_element(symbol: str) -> bool:
 
 @lru_cache(maxsize=None)
 def is_metal(symbol: str) -> bool:
-    """True for metals and metalloid-like network nodes (pymatgen ``is_metal`` or ``is_metalloid``)."""
+    """True for metals (pymatgen ``is_metal``); metalloids such as B and Si are not network metals."""
     if not is_element(symbol):
         return False
-    el = Element(symbol)
-    return bool(el.is_metal or el.is_metalloid)
+    return bool(Element(symbol).is_metal)
 
 
 def _element(symbol: str, field: str = "metal") -> Element:

@@ -190,12 +190,7 @@ def resolve_species(name: str, field: str = "ligands") -> Species:
     if idx is None:
         idx = folded.get(name.casefold())
     if idx is not None:
-        row = load_ligand_library().iloc[idx]
-        mol = Chem.MolFromSmiles(row["smiles"])
-        donors = [d for d in str(row["donor_atoms"]).split(";") if d.strip()]
-        return Species(name=name, smiles=Chem.MolToSmiles(mol), charge=int(row["charge"]),
-                       donor_kind=row["donor_kind"] or "none", n_donors=len(donors), role=row["role"],
-                       from_library=True)
+        return _from_library_row(name, idx)
     try:
         mol = _parse_smiles(name, field)
     except InvalidSmilesError as err:
@@ -207,9 +202,33 @@ def resolve_species(name: str, field: str = "ligands") -> Species:
             field, name,
             f"not a ligand-library name and not a valid SMILES ({err.reason}){hint} "
             f"See mlglass.chem.ligands.library_names() for the names.") from None
+    canonical = Chem.MolToSmiles(mol)
+    idx = _smiles_index().get(canonical)
+    if idx is not None:  # a SMILES of a library species gets the library's donor and role data
+        return _from_library_row(name, idx)
     kind, n_donors = _guess_donors(mol)
-    return Species(name=name, smiles=Chem.MolToSmiles(mol), charge=Chem.GetFormalCharge(mol), donor_kind=kind,
+    return Species(name=name, smiles=canonical, charge=Chem.GetFormalCharge(mol), donor_kind=kind,
                    n_donors=n_donors, role="unknown", from_library=False)
+
+
+@lru_cache(maxsize=1)
+def _smiles_index() -> dict[str, int]:
+    """Canonical SMILES of each library entry -> row (first entry wins)."""
+    out: dict[str, int] = {}
+    for i, smi in enumerate(load_ligand_library()["smiles"]):
+        mol = Chem.MolFromSmiles(smi)
+        if mol is not None:
+            out.setdefault(Chem.MolToSmiles(mol), i)
+    return out
+
+
+def _from_library_row(name: str, idx: int) -> Species:
+    row = load_ligand_library().iloc[idx]
+    mol = Chem.MolFromSmiles(row["smiles"])
+    donors = [d for d in str(row["donor_atoms"]).split(";") if d.strip()]
+    return Species(name=name, smiles=Chem.MolToSmiles(mol), charge=int(row["charge"]),
+                   donor_kind=row["donor_kind"] or "none", n_donors=len(donors), role=row["role"],
+                   from_library=True)
 
 
 def _guess_donors(mol: Chem.Mol) -> tuple[str, int]:

@@ -192,7 +192,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         xgboost hyperparameters.
     calibration_folds : int, default=5
         Folds for out-of-fold scores used by Platt scaling (binary problems). 0 disables calibration.
-    class_weight : {"balanced", None}, default=None
+    balance_classes : bool, default=False
         Weight samples inversely to class frequency, so that a rare class (the few
         compounds known to decompose before melting) still shapes the trees;
         Platt scaling then restores calibrated probabilities.
@@ -213,9 +213,9 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
     def __init__(self, *, n_estimators: int = 300, max_depth: int = 3, learning_rate: float = 0.05,
                  subsample: float = 0.8, colsample_bytree: float = 0.7, min_child_weight: float = 1.0,
                  reg_lambda: float = 1.0, reg_alpha: float = 0.0, coverage: float = 0.8,
-                 calibration_folds: int = 5, class_weight: str | None = None, random_state: int = 0,
+                 calibration_folds: int = 5, balance_classes: bool = False, random_state: int = 0,
                  n_jobs: int = 1):
-        self.class_weight = class_weight
+        self.balance_classes = balance_classes
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -239,8 +239,6 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         if len(self.classes_) < 2:
             self.booster_ = None
             return self
-        if self.class_weight not in ("balanced", None):
-            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
         self.booster_ = xgb.XGBClassifier(**self._xgb_params()).fit(X, codes, sample_weight=self._weights(codes))
         if len(self.classes_) == 2 and self.calibration_folds >= 2:
             groups = None if groups is None else np.asarray(groups)
@@ -260,7 +258,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         return self
 
     def _weights(self, codes: np.ndarray) -> np.ndarray | None:
-        if self.class_weight != "balanced":
+        if not self.balance_classes:
             return None
         counts = np.bincount(codes)
         return (len(codes) / (len(counts) * counts))[codes]

@@ -10,12 +10,15 @@ Two loops:
   CV in which a fresh in-memory study tunes on each outer-training part only;
   the reported score is never the tuned-on score.
 
-Concurrent ``mlglass tune`` runs may share one study file: SQLite writes are
-serialised by the database lock (connections wait up to 60 s).
+Concurrent ``mlglass tune`` runs may share one study file: creating the study is
+serialised by a file lock (``STUDY.lock``), trials by SQLite's database lock
+(connections wait up to 60 s).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 from pathlib import Path
@@ -73,13 +76,31 @@ def cv_score(ts: TrainingSet, params: dict[str, Any], idx: np.ndarray | None = N
     return float(np.mean(np.concatenate(err)))
 
 
-def _storage(path: Path | None) -> optuna.storages.BaseStorage | None:
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """Exclusive advisory lock on ``path`` + ".lock" (serialises schema creation between processes)."""
+    lock_path = Path(str(path) + ".lock")
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _open_study(path: Path | None, study_name: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
     if path is None:
-        return None
+        return optuna.create_study(direction="minimize", sampler=sampler, study_name=study_name)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.RDBStorage(url=f"sqlite:///{path.resolve()}",
-                                      engine_kwargs={"connect_args": {"timeout": 60}})
+    # Creating the schema and the study is not atomic in optuna: two runs starting on a new file
+    # would race (UNIQUE constraint on alembic_version). A file lock serialises that step; trials
+    # afterwards are serialised by SQLite's own lock (connections wait up to 60 s).
+    with _file_lock(path):
+        storage = optuna.storages.RDBStorage(url=f"sqlite:///{path.resolve()}",
+                                             engine_kwargs={"connect_args": {"timeout": 60}})
+        return optuna.create_study(direction="minimize", sampler=sampler, storage=storage, study_name=study_name,
+                                   load_if_exists=True)
 
 
 def tune_target(ts: TrainingSet, *, trials: int = 20, timeout: float | None = None, storage_path: Path | None = None,
@@ -87,8 +108,7 @@ def tune_target(ts: TrainingSet, *, trials: int = 20, timeout: float | None = No
                 callback: Callable[[], None] | None = None) -> optuna.Study:
     """Run (or resume) a study minimising :func:`cv_score` for one target."""
     sampler = optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(direction="minimize", sampler=sampler, storage=_storage(storage_path),
-                                study_name=study_name or f"mlglass-{ts.name}", load_if_exists=True)
+    study = _open_study(storage_path, study_name or f"mlglass-{ts.name}", sampler)
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial)
