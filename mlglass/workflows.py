@@ -154,8 +154,11 @@ def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | No
             parts.append(pd.concat([chunk.reset_index(drop=True), feats.reset_index(drop=True)], axis=1))
             advance(len(chunk))
     result = pd.concat(parts, ignore_index=True) if parts else frame
-    if "error" in result.columns and result.columns.tolist().count("error") > 1:
+    if result.columns.tolist().count("error") > 1:  # an input 'error' column is replaced by ours
         result = result.loc[:, ~result.columns.duplicated(keep="last")]
+    if "cif_error" in result.columns:  # a structure that could not be read: say why, not "metal missing"
+        cif_err = result["cif_error"].fillna("").astype(str)
+        result["error"] = cif_err.where(cif_err != "", result["error"])
     write_table(result, output_path)
     return {"rows": n, "errors": int((result["error"] != "").sum()) if "error" in result else 0,
             "features": len(featurizer.feature_labels()), "output": str(output_path)}
@@ -171,7 +174,7 @@ def _input_frame(input_path: Path | None, cif: Path | None, *, progress: bool) -
     if cif is not None:
         from mlglass.structure import records_from_cifs
 
-        frames.append(records_from_cifs(cif, progress=progress))
+        frames.append(records_from_cifs(cif, progress=progress).rename(columns={"error": "cif_error"}))
     if not frames:
         raise SchemaError("input", None, "give an input table or --cif FILE_OR_DIR")
     return pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
