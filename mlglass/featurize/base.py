@@ -211,9 +211,16 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator, ABC):
     ``transform`` accepts a DataFrame in the candidate schema or a list of
     records and returns a DataFrame with :meth:`feature_labels` as columns
     (plus ``error`` when ``on_error="report"``).
+
+    Parameters
+    ----------
+    on_error : {"report", "raise"}, default="report"
+        ``"report"``: a bad row gets NaN descriptors and its message in ``error``;
+        ``"raise"``: the first bad row raises its :class:`~mlglass.errors.RecordError`.
     """
 
-    on_error: str = "report"
+    def __init__(self, *, on_error: str = "report"):
+        self.on_error = on_error
 
     @abstractmethod
     def featurize(self, record: CompoundRecord) -> list[float]:

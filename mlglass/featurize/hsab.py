@@ -36,10 +36,8 @@ class HSABFeaturizer(RecordFeaturizer):
     Parameters
     ----------
     on_error : {"report", "raise"}, default="report"
+        Batch behaviour (see :class:`~mlglass.featurize.base.RecordFeaturizer`).
     """
-
-    def __init__(self, *, on_error: str = "report"):
-        self.on_error = on_error
 
     def feature_labels(self) -> list[str]:
         return ["hsab_mismatch", "hsab_signed_difference", "hsab_hardness_gap_ev", "hsab_donor_softness"]

@@ -37,10 +37,8 @@ class CounterIonFeaturizer(RecordFeaturizer):
     Parameters
     ----------
     on_error : {"report", "raise"}, default="report"
+        Batch behaviour (see :class:`~mlglass.featurize.base.RecordFeaturizer`).
     """
-
-    def __init__(self, *, on_error: str = "report"):
-        self.on_error = on_error
 
     def feature_labels(self) -> list[str]:
         return ["counter_present", "counter_count", "counter_amount_per_metal", "counter_cation_amount",

@@ -55,10 +55,8 @@ class LigandFeaturizer(RecordFeaturizer):
     Parameters
     ----------
     on_error : {"report", "raise"}, default="report"
+        Batch behaviour (see :class:`~mlglass.featurize.base.RecordFeaturizer`).
     """
-
-    def __init__(self, *, on_error: str = "report"):
-        self.on_error = on_error
 
     def feature_labels(self) -> list[str]:
         labels = [f"ligand_{d}_mean" for d in _LABELS]

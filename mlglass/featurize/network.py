@@ -35,10 +35,8 @@ class NetworkFeaturizer(RecordFeaturizer):
     Parameters
     ----------
     on_error : {"report", "raise"}, default="report"
+        Batch behaviour (see :class:`~mlglass.featurize.base.RecordFeaturizer`).
     """
-
-    def __init__(self, *, on_error: str = "report"):
-        self.on_error = on_error
 
     def feature_labels(self) -> list[str]:
         return ["network_dimensionality", "network_dimensionality_known", "network_dim_0", "network_dim_1",
