@@ -155,6 +155,10 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
     list of CellProblem
     """
     problems: list[CellProblem] = []
+    if frame.columns.has_duplicates:
+        for col in sorted({str(c) for c in frame.columns[frame.columns.duplicated()]}):
+            problems.append(CellProblem("header", col, None, "column appears more than once"))
+        return problems
     for col in REQUIRED_COLUMNS:
         if col not in frame.columns:
             problems.append(CellProblem("header", col, None, "required column is missing"))
@@ -166,6 +170,9 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
         label = ident if not _blank(ident) else f"#{i + 1}"
         if _blank(ident):
             problems.append(CellProblem(label, "id", ident, "id is empty"))
+            continue
+        if not isinstance(ident, (str, int, float, np.integer, np.floating)):
+            problems.append(CellProblem(f"#{i + 1}", "id", ident, "id must be text"))
             continue
         if ident in seen:
             problems.append(CellProblem(label, "id", ident, f"duplicate id (also on line {seen[ident] + 2})"))
@@ -180,6 +187,8 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
         rec_row = dict(zip(columns, row))
         label = rec_row.get("id") if not _blank(rec_row.get("id")) else f"#{i + 1}"
+        if not isinstance(label, (str, int, float, np.integer, np.floating)):
+            label = f"#{i + 1}"
         blank = all(_blank(rec_row.get(c)) for c in ("metal", "ligands"))
         try:
             if blank and allow_blank_composition:
@@ -198,7 +207,7 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
             raw = rec_row[col]
             try:
                 x = _number(raw)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 problems.append(CellProblem(label, col, raw, "not a number"))
                 continue
             if x is None:

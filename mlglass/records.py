@@ -53,6 +53,7 @@ __all__ = [
     "parse_oxidation_states",
     "parse_dimensionality",
     "record_from_mapping",
+    "validate_record",
     "RECORD_COLUMNS",
     "GEOMETRIES",
 ]
@@ -302,7 +303,10 @@ def parse_oxidation_states(text: Any, metals: tuple[tuple[str, float], ...]) -> 
     if _is_blank(text):
         return ()
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:
+            value = math.inf
         if not math.isfinite(value):
             raise OxidationStateError("oxidation_state", text, "must be a finite number such as 2")
         return tuple((sym, value) for sym, _ in metals)
@@ -318,7 +322,7 @@ def parse_oxidation_states(text: Any, metals: tuple[tuple[str, float], ...]) -> 
         sym = sym.strip()
         try:
             value = float(num)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise OxidationStateError("oxidation_state", text,
                                       f"item {part!r} is not 'Element:number'") from None
         if sym not in symbols:
@@ -344,17 +348,62 @@ def parse_dimensionality(value: Any) -> int | None:
         v = value.strip().upper().removesuffix("D")
         try:
             value = float(v)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise DimensionalityError("dimensionality", raw, "must be 0, 1, 2 or 3 (or blank if unknown)") from None
     if isinstance(value, bool):
         raise DimensionalityError("dimensionality", raw, "must be 0, 1, 2 or 3")
     try:
         f = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DimensionalityError("dimensionality", raw, "must be 0, 1, 2 or 3 (or blank if unknown)") from None
     if not math.isfinite(f) or f != int(f) or not 0 <= f <= 3:
         raise DimensionalityError("dimensionality", raw, "must be 0, 1, 2 or 3 (or blank if unknown)")
     return int(f)
+
+
+def validate_record(record: CompoundRecord) -> CompoundRecord:
+    """Check a record built directly (not parsed): metals, amounts, dimensionality, geometry.
+
+    Raises
+    ------
+    RecordError
+        (or a subclass) naming the field and the value.
+    """
+    from mlglass.chem.elements import is_element
+
+    if not record.metals:
+        raise RecordError("metal", record.metals, "a record needs at least one metal")
+    for sym, frac in record.metals:
+        if not isinstance(sym, str) or not is_element(sym):
+            raise UnknownElementError("metal", sym, "not a chemical element symbol")
+        if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not (0 < float(frac) <= 1):
+            raise StoichiometryError("metal", frac, f"site fraction of {sym} must be in (0, 1]")
+    for field_name, comps in (("ligands", record.ligands), ("counter_ions", record.counter_ions)):
+        for c in comps:
+            if not isinstance(c, Component) or not isinstance(c.name, str) or not c.name.strip():
+                raise RecordError(field_name, c, "each item must be Component(name, amount) with a name")
+            amt = c.amount
+            if isinstance(amt, bool) or not isinstance(amt, (int, float)):
+                raise StoichiometryError(field_name, amt, f"amount of {c.name!r} must be a number")
+            try:
+                amt = float(amt)
+            except OverflowError:
+                amt = math.inf
+            if not math.isfinite(amt) or amt <= 0 or amt > 1e4:
+                raise StoichiometryError(field_name, c.amount, f"amount of {c.name!r} must be in (0, 1e4]")
+    dim = record.dimensionality
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim <= 3):
+        raise DimensionalityError("dimensionality", dim, "must be 0, 1, 2 or 3 (or None if unknown)")
+    for sym, ox in record.oxidation_states:
+        try:
+            ok = not isinstance(ox, bool) and isinstance(ox, (int, float)) and math.isfinite(float(ox))
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise OxidationStateError("oxidation_state", ox, f"oxidation state of {sym} must be a finite number")
+    if record.geometry is not None and record.geometry not in GEOMETRIES:
+        raise RecordError("geometry", record.geometry, f"must be one of {', '.join(GEOMETRIES)} (or None)")
+    return record
 
 
 def _components(text: Any, field_name: str) -> tuple[Component, ...]:

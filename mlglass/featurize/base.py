@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from mlglass.errors import MlglassError, RecordError, SchemaError
-from mlglass.records import CompoundRecord, record_from_mapping
+from mlglass.records import CompoundRecord, record_from_mapping, validate_record
 
 __all__ = ["RecordFeaturizer", "records_from_frame", "featurize_records", "featurize_unique", "featurize_table", "ON_ERROR"]
 
@@ -68,6 +68,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+    check_unique_columns(frame)
     cols = [c for c in _RECORD_FIELDS if c in frame.columns]
     if "metal" not in frame.columns and "formula" not in frame.columns:
         raise SchemaError("columns", list(frame.columns)[:20],
@@ -108,6 +109,13 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     return records, errors
 
 
+def check_unique_columns(frame: pd.DataFrame) -> None:
+    """Raise :class:`~mlglass.errors.SchemaError` if a column name appears twice."""
+    if frame.columns.has_duplicates:
+        dups = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise SchemaError("columns", dups, "column names must be unique; these appear more than once")
+
+
 def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],
                      errors: Sequence[str] | None = None, *, on_error: str = "report",
                      row_labels: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -133,7 +141,22 @@ def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequenc
             if not errors[i]:
                 errors[i] = "no record"
             continue
-        k = rec.key()
+        try:
+            validate_record(rec)
+            k = rec.key()
+            hash(k)
+        except RecordError as err:
+            if on_error == "raise":
+                raise
+            label = row_labels[i] if row_labels is not None else (rec.id or i)
+            errors[i] = f"row {label!r}: {err}"
+            continue
+        except TypeError:
+            err = RecordError("record", rec, "fields must be hashable values (str, numbers, tuples)")
+            if on_error == "raise":
+                raise err from None
+            errors[i] = f"row {i!r}: {err}"
+            continue
         j = keys.get(k)
         if j is None:
             j = keys[k] = len(unique)

@@ -31,7 +31,8 @@ from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
 from mlglass.records import CompoundRecord
 
-__all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidate_frame"]
+__all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidate_frame", "check_coverage",
+           "numeric_column"]
 
 #: Columns :meth:`GlassPredictor.predict` adds (public contract).
 OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
@@ -45,6 +46,39 @@ def default_model_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "models"
+
+
+def check_coverage(coverage: Any) -> float:
+    """Validate a nominal interval coverage (0 < coverage < 1).
+
+    Raises
+    ------
+    RecordError
+    """
+    from mlglass.errors import RecordError
+
+    try:
+        c = float(coverage)
+    except (TypeError, ValueError, OverflowError):
+        raise RecordError("coverage", coverage, "must be a number between 0 and 1, e.g. 0.8") from None
+    if not 0 < c < 1:
+        raise RecordError("coverage", coverage, "must be strictly between 0 and 1, e.g. 0.8")
+    return c
+
+
+def numeric_column(series: pd.Series) -> np.ndarray:
+    """A column as float64; cells that are not finite-able numbers (text, huge ints, lists) become NaN."""
+    def one(v: Any) -> float:
+        if isinstance(v, bool):
+            return np.nan
+        try:
+            return float(v)
+        except (TypeError, ValueError, OverflowError):
+            return np.nan
+
+    if pd.api.types.is_float_dtype(series.dtype):
+        return series.to_numpy(dtype=float)
+    return np.array([one(v) for v in series.tolist()], dtype=float)
 
 
 def as_candidate_frame(X: Any) -> pd.DataFrame:
@@ -84,7 +118,7 @@ class _Head:
         return out
 
     def halfwidth(self, coverage: float) -> float:
-        return conformal_quantile(self.residuals, coverage)
+        return conformal_quantile(self.residuals, check_coverage(coverage))
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         if self.booster is None or len(X) == 0:
@@ -276,12 +310,14 @@ class GlassPredictor:
         largest SHAP contributions (degC for Tm, log-odds for p_melt).
         """
         frame = as_candidate_frame(X)
+        if coverage is not None:
+            check_coverage(coverage)
         records, errors = records_from_frame(frame, on_error="report")
         row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
         table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
         td = None
         if "td_c" in frame.columns:
-            td = pd.to_numeric(frame["td_c"], errors="coerce").to_numpy(dtype=float)
+            td = numeric_column(frame["td_c"])
         out = frame.copy()
         if td is None:
             preds = self.predict_matrix(table, coverage=coverage)

@@ -104,6 +104,8 @@ def acquisition_values(scored: pd.DataFrame, acquisition: str = "ucb", *, kappa:
         Full scoring options (overrides ``objective``).
     """
     acq = str(acquisition).lower()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ScreenOptionError("seed", seed, "must be a non-negative integer")
     if acq not in ACQUISITIONS:
         raise ScreenOptionError("acquisition", acquisition, f"must be one of {', '.join(ACQUISITIONS)}")
     opts = _options_from(scored, objective, options)
@@ -141,9 +143,20 @@ def _normalised(items: Iterable[tuple[str, float]], prefix: str) -> dict[str, fl
     return out
 
 
+def _to_text(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return str(v)
+
+
 def _row_composition(metal: Any, ligands: Any, counter: Any, formula: Any, cache: dict) -> tuple[dict, dict, dict]:
     key = (metal, ligands, counter, formula)
-    hit = cache.get(key)
+    try:
+        hit = cache.get(key)
+    except TypeError:  # unhashable cell (a list from a Parquet list column): read it as text
+        key = tuple(str(v) for v in key)
+        metal, ligands, counter, formula = key
+        hit = cache.get(key)
     if hit is not None:
         return hit
     from mlglass.records import parse_amounts, parse_metals, record_from_mapping
@@ -289,9 +302,9 @@ def suggest_batch(pred_scored: pd.DataFrame, *, batch: int = 10, acquisition: st
     if "passes_constraints" in frame.columns:
         eligible &= frame["passes_constraints"].fillna(False).to_numpy(dtype=bool)
     if exclude_ids is not None and "id" in frame.columns:
-        eligible &= ~frame["id"].astype(str).isin(set(map(str, exclude_ids))).to_numpy()
+        eligible &= ~frame["id"].map(_to_text).isin(set(map(str, exclude_ids))).to_numpy()
     idx = np.flatnonzero(eligible)
-    ids = frame["id"].astype(str).to_numpy() if "id" in frame.columns else np.arange(len(frame)).astype(str)
+    ids = frame["id"].map(_to_text).to_numpy() if "id" in frame.columns else np.arange(len(frame)).astype(str)
     id_codes, _ = pd.factorize(pd.Series(ids[idx]), sort=True)
     order = idx[np.lexsort((idx, id_codes, -acq[idx]))]
     size = pool_size if pool_size is not None else max(500, 50 * int(batch))

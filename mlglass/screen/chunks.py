@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 from mlglass._io import atomic_write
 from mlglass.screen.scoring import ScoreOptions, score_predictions
 
-__all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "write_part", "frame_to_table",
-           "stringify_frame", "mask_error_rows"]
+__all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "predict_deduplicated", "write_part",
+           "frame_to_table", "stringify_frame", "mask_error_rows"]
 
 #: Numeric columns added by the predictor (degC, probability).
 PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt")
@@ -32,7 +32,16 @@ PART_ROW_GROUP = 16_384
 
 
 def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column as Python ``str`` (missing -> ``""``), as the CSV reader gives them."""
+    """Every column as Python ``str`` (missing -> ``""``), as the CSV reader gives them.
+
+    Raises
+    ------
+    SchemaError
+        A column name appears twice.
+    """
+    from mlglass.featurize.base import check_unique_columns
+
+    check_unique_columns(frame)
     out = {}
     for col in frame.columns:
         s = frame[col]

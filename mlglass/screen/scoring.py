@@ -297,7 +297,9 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
         tm = _column(pred, tm_col, f"objective 'meltable' with risk '{opts.risk}'")
         score = p * _sigmoid((c["tm_ref_c"] - tm) / c["tm_scale_c"])
         if "td_c" in pred.columns:
-            td = pd.to_numeric(pred["td_c"], errors="coerce").to_numpy(dtype=float)
+            from mlglass.models.predictor import numeric_column
+
+            td = numeric_column(pred["td_c"])
             window = _sigmoid((td - tm - c["window_ref_c"]) / c["window_scale_c"])
             score = np.where(np.isfinite(td), score * window, score)
     elif opts.objective == "stable-glass":

@@ -1,0 +1,226 @@
+"""Throughput and memory of ``mlglass.screen.screen_file`` on large synthetic candidate files.
+
+Not a test. For each size (default 100k, 1M and 10M rows) it streams a
+synthetic candidate CSV (rows drawn from a few hundred distinct
+compositions: ZIF mixed-linker variants, dicyanamide perovskites,
+bis(acetamide) salts, phosphate-azoles, Cu(I) thiocyanates), screens it in a
+fresh subprocess (so the peak RSS belongs to that size alone) and prints
+rows/s, rows/min and peak memory. It then times featurizing a few thousand
+rows one by one with a fresh featurizer per row (no caching) against the
+cached batch path of the predictor.
+
+    .venv/bin/python benchmarks/screen_bench.py                      # 100k, 1M, 10M
+    .venv/bin/python benchmarks/screen_bench.py --sizes 100000,1000000 --workers 2
+
+The model is ``models/`` when ``models/metadata.json`` loads, else a small
+model trained on the bundled dataset (a few seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def compositions() -> list[tuple[str, str, str, str, str]]:
+    """A few hundred distinct (metal, oxidation_state, ligands, counter_ions, dimensionality)."""
+    out = []
+    for metal in ("Zn", "Co", "Zn:0.8;Co:0.2", "Zn:0.5;Co:0.5"):
+        for sub in ("bIm", "mbIm", "ClbIm", "FbIm"):
+            for x in np.round(np.arange(0.05, 0.55, 0.05), 2):
+                out.append((metal, "2", f"Im:{2 - x:g};{sub}:{x:g}", "", "3"))
+    for m in ("Mn", "Fe", "Co", "Ni", "Zn", "Cd", "Cu", "Mg"):
+        for cat in ("TPrA", "CCCC[N+](CCCC)(CCCC)CCCC", "CC[N+](CC)(CC)CC"):
+            out.append((m, "2", "dca:3", f"{cat}:1", "3"))
+        for lig in ("bba", "hmba"):
+            for an in ("CoCl4", "MnCl4", "ZnCl4", "FeCl4", "CoBr4"):
+                out.append((m, "2", f"{lig}:3", f"{an}:1", "3"))
+        out.append((m, "2", "HPO4:1;H2PO4:2", "ImH2:2", "1"))
+        out.append((m, "2", "HTr:2;H2PO4:2", "", "2"))
+    for cat in ("C2bpy", "C4bpy", "Phbpy", "3-Pybpv"):
+        out.append(("Cu", "1", f"SCN:1.5;{cat}:0.5", "", "2"))
+    return out
+
+
+def make_input(path: Path, n: int, seed: int = 0, chunk: int = 500_000) -> None:
+    """Stream ``n`` synthetic rows to ``path`` (CSV) through one atomic write."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from mlglass._io import atomic_write
+
+    comps = compositions()
+    cols = list(zip(*comps))
+    arrays = [np.asarray(c, dtype=object) for c in cols]
+    rng = np.random.default_rng(seed)
+    names = ["id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality"]
+    schema = pa.schema([(c, pa.string()) for c in names])
+    with atomic_write(path, "wb") as fh:
+        writer = pacsv.CSVWriter(fh, schema)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            pick = rng.integers(0, len(comps), stop - start)
+            ids = np.char.add("cand", np.char.zfill(np.arange(start, stop).astype(str), 9)).astype(object)
+            table = pa.table([pa.array(ids, pa.string())] + [pa.array(a[pick], pa.string()) for a in arrays],
+                             schema=schema)
+            writer.write_table(table)
+        writer.close()
+
+
+def model_folder(workdir: Path) -> Path:
+    from mlglass.models.predictor import GlassPredictor, default_model_dir
+
+    bundled = default_model_dir()
+    if (bundled / "metadata.json").exists():
+        try:
+            GlassPredictor.load(bundled)
+            return bundled
+        except Exception as err:  # incompatible bundle: fall back to a quick model
+            print(f"(models/ not usable: {err}; training a small model)", file=sys.stderr)
+    from mlglass.datasets import load_glasses
+
+    folder = workdir / "model"
+    if not (folder / "metadata.json").exists():
+        try:
+            data = load_glasses()
+        except ValueError:
+            data = load_glasses(validate=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            GlassPredictor.train(data).save(folder)
+    return folder
+
+
+def run_one(args: argparse.Namespace) -> None:
+    """Child process: screen one file and report timings and peak memory as JSON."""
+    from mlglass.screen import screen_file
+
+    t0 = time.perf_counter()
+    res = screen_file(args.input, args.output, args.model, chunk_size=args.chunk_size, workers=args.workers,
+                      dask_address=args.dask, progress=args.progress, top_n=10)
+    wall = time.perf_counter() - t0
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"rows": res.n_rows, "errors": res.n_errors, "wall_s": wall, "predict_s": res.timings["predict"],
+                      "merge_s": res.timings["merge"], "rows_per_s": res.rows_per_second,
+                      "peak_self_mb": self_kb / 1024, "peak_children_mb": child_kb / 1024}))
+
+
+def row_by_row_speedup(model: Path, n: int = 3000) -> dict[str, float]:
+    """Seconds for ``n`` rows: fresh featurizer per row (no caching) vs the predictor's cached batch path."""
+    import pandas as pd
+
+    from mlglass.chem import ligands as lig_mod
+    from mlglass.featurize import GlassFeaturizer
+    from mlglass.models.predictor import GlassPredictor
+    from mlglass.screen.chunks import predict_deduplicated
+
+    comps = compositions()
+    rng = np.random.default_rng(1)
+    pick = rng.integers(0, len(comps), n)
+    frame = pd.DataFrame([dict(zip(("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality"),
+                                   comps[i])) for i in pick])
+    frame.insert(0, "id", [f"r{i}" for i in range(n)])
+    predictor = GlassPredictor.load(model)
+    caches = [getattr(lig_mod, name) for name in dir(lig_mod)
+              if callable(getattr(getattr(lig_mod, name), "cache_clear", None))]
+    t = time.perf_counter()
+    for i in range(n):
+        for c in caches:  # no caching at all: species parsed and described again for every row
+            c.cache_clear()
+        X = GlassFeaturizer().transform(frame.iloc[[i]])
+        predictor.predict_matrix(X.drop(columns="error").to_numpy(dtype=float))
+    slow = time.perf_counter() - t
+    t = time.perf_counter()
+    for i in range(n):  # fresh featurizer per row, but the species caches stay warm
+        X = GlassFeaturizer().transform(frame.iloc[[i]])
+        predictor.predict_matrix(X.drop(columns="error").to_numpy(dtype=float))
+    warm = time.perf_counter() - t
+    t = time.perf_counter()
+    predictor.predict(frame)
+    batch = time.perf_counter() - t
+    t = time.perf_counter()
+    predict_deduplicated(predictor, frame)
+    dedup = time.perf_counter() - t
+    return {"rows": n, "row_by_row_s": slow, "row_by_row_warm_s": warm, "cached_batch_s": batch,
+            "dedup_batch_s": dedup}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated row counts")
+    ap.add_argument("--workdir", default="/tmp/mlglass-screen-bench", help="folder for the synthetic files")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--dask", default=None, help="dask address ('local' for a LocalCluster)")
+    ap.add_argument("--chunk-size", type=int, default=50_000)
+    ap.add_argument("--output-format", choices=("csv", "parquet"), default="csv")
+    ap.add_argument("--keep", action="store_true", help="keep the synthetic input/output files")
+    ap.add_argument("--speedup-rows", type=int, default=3000)
+    ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--input", help=argparse.SUPPRESS)
+    ap.add_argument("--output", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.run_one:
+        run_one(args)
+        return
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    model = model_folder(work)
+    print(f"model: {model}   workers: {args.workers}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
+          f"distinct compositions: {len(compositions())}")
+    header = f"{'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} {'rows/s':>10} " \
+             f"{'rows/min':>12} {'peak MB':>8} {'children MB':>11}"
+    print(header)
+    print("-" * len(header))
+    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        inp = work / f"cands_{size}.csv"
+        out = work / f"ranked_{size}.{args.output_format}"
+        t = time.perf_counter()
+        if not inp.exists():
+            make_input(inp, size)
+        gen = time.perf_counter() - t
+        cmd = [sys.executable, __file__, "--run-one", "--input", str(inp), "--output", str(out), "--model",
+               str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size)]
+        if args.dask:
+            cmd += ["--dask", args.dask]
+        if args.progress:
+            cmd += ["--progress"]
+        proc = subprocess.run(cmd, text=True, cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=None if args.progress else subprocess.PIPE)
+        if proc.returncode != 0:
+            print(proc.stderr or "", file=sys.stderr)
+            raise SystemExit(f"screen of {size} rows failed")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{r['rows']:>12,} {gen:>7.1f} {r['wall_s']:>9.1f} {r['predict_s']:>9.1f} {r['merge_s']:>8.1f} "
+              f"{r['rows_per_s']:>10,.0f} {r['rows_per_s'] * 60:>12,.0f} {r['peak_self_mb']:>8,.0f} "
+              f"{r['peak_children_mb']:>11,.0f}", flush=True)
+        if not args.keep:
+            for p in (inp, out):
+                if p.exists():
+                    os.unlink(p)
+    s = row_by_row_speedup(model, args.speedup_rows)
+    print(f"\nfeaturize + predict {s['rows']:,} rows:")
+    print(f"  row by row, fresh featurizer, species caches cleared : {s['row_by_row_s']:8.2f} s")
+    print(f"  row by row, fresh featurizer, species caches warm    : {s['row_by_row_warm_s']:8.2f} s")
+    for label, key in (("GlassPredictor.predict (per distinct record)", "cached_batch_s"),
+                       ("screen chunk path (deduplicated rows)", "dedup_batch_s")):
+        print(f"  {label:<52} : {s[key]:8.3f} s  (x{s['row_by_row_s'] / s[key]:,.0f} vs cleared, "
+              f"x{s['row_by_row_warm_s'] / s[key]:,.0f} vs warm)")
+
+
+if __name__ == "__main__":
+    main()
