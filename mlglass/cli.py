@@ -221,24 +221,27 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
            progress: bool = typer.Option(True)):
     """Predict, score and rank candidates; every input row is written (bad rows keep their `error`)."""
-    from mlglass.screen import run_screen
+    from mlglass.workflows import screen_candidates
 
     try:
-        res = run_screen(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
-                         p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
-                         top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask, resume=resume,
-                         plot_path=plot, cif=cif, model_dir=models, progress=progress)
+        res = screen_candidates(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
+                                p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
+                                top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask,
+                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress)
     except MlglassError as err:
         _fail(err)
     _print_screen(res, top, objective)
 
 
 def _print_screen(res, top: int, objective: str) -> None:
-    from mlglass.report import prediction_table
+    from mlglass.report import ranked_table
 
-    cols = [c for c in ("rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "p_melt", "score",
-                        "tm_top_features") if c in res.top.columns]
-    console.print(prediction_table(res.top, f"top {top} by '{objective}' (°C, 80% intervals)", cols, n=top))
+    console.print(ranked_table(res.top, f"top {min(top, len(res.top))} by '{objective}'", n=top))
+    if "tm_top_features" in res.top.columns:
+        console.print("[bold]why[/bold] (largest contributions to predicted Tm):")
+        for _, row in res.top.head(top).iterrows():
+            feats = str(row.get("tm_top_features", "")).replace(" degC", " °C")
+            console.print(f"  {row.get('rank', '')}. {row['id']}: {feats}", overflow="fold")
     console.print(f"{res.n_rows} rows screened ({res.n_errors} with an error) at {res.rows_per_second:,.0f} rows/s; "
                   f"ranked table: {res.output_path}")
 
@@ -246,7 +249,7 @@ def _print_screen(res, top: int, objective: str) -> None:
 @app.command("enumerate")
 def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists=True, help="YAML/TOML spec"),
               output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
-              metal: List[str] = typer.Option([], "--metal", help="e.g. Zn or Zn:2 (symbol:oxidation state)"),
+              metal: List[str] = typer.Option([], "--metal", help="e.g. Zn, or Cu(I) / Cu(1) with an oxidation state"),
               linker: List[str] = typer.Option([], "--linker", help="base linker (library name or SMILES)"),
               mix: List[str] = typer.Option([], "--mix", help="LIGAND:START:STOP:STEP, e.g. bIm:0:0.5:0.05"),
               counter_ion: List[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
@@ -269,19 +272,19 @@ def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists
 @app.command()
 def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help="candidate table"),
             batch: int = typer.Option(10, help="how many experiments to propose"),
-            acquisition: str = typer.Option("ucb", help="ucb | ei"),
+            acquisition: str = typer.Option("ucb", help="ucb | ei | greedy | random"),
             objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
             output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
             models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
             seed: int = typer.Option(0)):
     """Propose a diverse batch of candidates to measure next (acquisition uses the intervals)."""
     from mlglass.report import prediction_table
-    from mlglass.screen import run_suggest
     from mlglass.tables import write_table
+    from mlglass.workflows import suggest_candidates
 
     try:
-        picked = run_suggest(input, batch=batch, acquisition=acquisition, objective=objective, model_dir=models,
-                             seed=seed)
+        picked = suggest_candidates(input, batch=batch, acquisition=acquisition, objective=objective,
+                                    model_dir=models, seed=seed)
     except MlglassError as err:
         _fail(err)
     if output is not None:
@@ -299,8 +302,7 @@ def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs
     from mlglass.datasets import dataset_path, load_glasses, summarize
     from mlglass.models.predictor import default_model_dir
     from mlglass.report import summary_table
-    from mlglass.screen import run_screen
-    from mlglass.workflows import train_models
+    from mlglass.workflows import screen_candidates, train_models
 
     try:
         console.print(summary_table(summarize(load_glasses())))
@@ -309,8 +311,8 @@ def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs
             console.print(f"no bundled model in {model_dir}: training (about a minute)...")
             train_models(out=model_dir)
         candidates = dataset_path("candidates/example.csv")
-        res = run_screen(candidates, out / "example_screen.csv", objective="meltable", top_n=10,
-                         plot_path=out / "example_screen.png", progress=True)
+        res = screen_candidates(candidates, out / "example_screen.csv", objective="meltable", top_n=10,
+                                plot_path=out / "example_screen.png", progress=True)
     except MlglassError as err:
         _fail(err)
     _print_screen(res, 10, "meltable")

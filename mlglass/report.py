@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-__all__ = ["evaluation_table", "summary_table", "prediction_table", "problems_table"]
+__all__ = ["evaluation_table", "summary_table", "prediction_table", "problems_table", "ranked_table"]
 
 
 def _f(x: Any, digits: int = 1) -> str:
@@ -76,6 +76,25 @@ def prediction_table(frame: pd.DataFrame, title: str, columns: list[str] | None 
             else:
                 cells.append(str(v))
         t.add_row(*cells)
+    return t
+
+
+def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
+    """Compact view of ranked candidates: Tm and Tg with their intervals in one cell each."""
+    t = Table(title=title)
+    for c, kw in (("rank", {"justify": "right"}), ("id", {}), ("metal", {}), ("ligands", {"max_width": 24}), ("ions", {"max_width": 14}),
+                  ("Tm °C [80%]", {"justify": "right"}), ("Tg °C [80%]", {"justify": "right"}),
+                  ("p_melt", {"justify": "right"}), ("score", {"justify": "right"})):
+        t.add_column(c, overflow="fold", **kw)
+
+    def span(row: pd.Series, stem: str) -> str:
+        v, lo, hi = row.get(f"{stem}_c"), row.get(f"{stem}_lo_c"), row.get(f"{stem}_hi_c")
+        return f"{_f(v, 0)} [{_f(lo, 0)}–{_f(hi, 0)}]"
+
+    for _, row in frame.head(n).iterrows():
+        t.add_row(str(row.get("rank", "")), str(row.get("id", "")), str(row.get("metal", "")),
+                  str(row.get("ligands", "")), str(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
+                  _f(row.get("score"), 3))
     return t
 
 

@@ -231,3 +231,59 @@ def predict_table(frame: pd.DataFrame, *, model_dir: Path | None = None, coverag
 
     predictor = GlassPredictor.load(model_dir) if model_dir else GlassPredictor.default()
     return predictor.predict(frame, coverage=coverage, explain=explain)
+
+
+def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path | None = None,
+                      model_dir: Path | None = None, plot_path: Path | None = None, progress: bool = True,
+                      **options: Any):
+    """Screen a candidate table (and/or a folder of CIFs) and optionally plot the screened space.
+
+    ``options`` go to :func:`mlglass.screen.screen_file` (objective, risk, constraints, chunk_size,
+    workers, dask_address, resume, top_n, ...). Rows with a ``cif`` path, or ``cif`` files, are turned
+    into compositions first (``mlglass.structure``); the derived table is kept next to the output as
+    ``OUTPUT.cif-candidates.parquet``.
+
+    Returns
+    -------
+    mlglass.screen.ScreenResult
+    """
+    from mlglass.models.predictor import default_model_dir
+    from mlglass.screen import plot_screen, screen_file
+
+    model = Path(model_dir) if model_dir is not None else default_model_dir()
+    source = input_path
+    needs_cif = cif is not None
+    if input_path is not None and not needs_cif:
+        head = read_table(input_path) if Path(input_path).suffix.lower() in (".parquet", ".pq") else \
+            pd.read_csv(input_path, dtype=str, keep_default_na=False, nrows=5, encoding="utf-8-sig") \
+            if Path(input_path).exists() else None
+        needs_cif = head is not None and "cif" in head.columns
+    if needs_cif:
+        from mlglass.tables import write_table
+
+        frame = _input_frame(input_path, cif, progress=progress)
+        source = Path(str(output_path) + ".cif-candidates.parquet")
+        write_table(frame.astype(str), source)
+    if source is None:
+        raise SchemaError("input", None, "give a candidate table or --cif DIR")
+    result = screen_file(source, output_path, model, progress=progress, **options)
+    if plot_path is not None:
+        cols = ["rank", "id", "tm_c", "tg_c", "p_melt", "score", "error"]
+        if str(output_path).lower().endswith((".parquet", ".pq")):
+            scored = pd.read_parquet(output_path, columns=cols)
+        else:
+            scored = pd.read_csv(output_path, usecols=lambda c: c in cols, keep_default_na=False,
+                                 dtype={"id": str, "error": str})
+            for c in ("tm_c", "tg_c", "p_melt", "score", "rank"):
+                scored[c] = pd.to_numeric(scored[c], errors="coerce")
+        plot_screen(scored, plot_path, top_n=options.get("top_n", 10))
+    return result
+
+
+def suggest_candidates(input_path: Path, *, model_dir: Path | None = None, **options: Any) -> pd.DataFrame:
+    """Predict a candidate table and propose a diverse batch (:func:`mlglass.screen.suggest_file`)."""
+    from mlglass.models.predictor import default_model_dir
+    from mlglass.screen import suggest_file
+
+    model = Path(model_dir) if model_dir is not None else default_model_dir()
+    return suggest_file(input_path, model, **options)

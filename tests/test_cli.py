@@ -87,3 +87,40 @@ def test_featurize_command(tmp_path):
 def test_dataset_summary(capsys):
     assert main(["dataset", "summary"]) == 0
     assert "ZIF" in capsys.readouterr().out
+
+
+def test_screen_enumerate_suggest_commands(tmp_path, tiny_model_dir, capsys):
+    space = tmp_path / "space.csv"
+    assert main(["enumerate", "--metal", "Zn", "--metal", "Co", "--linker", "Im", "--mix", "bIm:0:0.3:0.1",
+                 "--dim", "3", "-o", str(space), "--no-progress"]) == 0
+    cands = pd.read_csv(space, dtype=str, keep_default_na=False)
+    assert len(cands) == 2 * 4 and cands["id"].is_unique
+    out, png = tmp_path / "ranked.csv", tmp_path / "map.png"
+    assert main(["screen", str(space), "-o", str(out), "--models", str(tiny_model_dir), "--plot", str(png),
+                 "--top", "3", "--no-progress"]) == 0
+    ranked = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert sorted(ranked["id"]) == sorted(cands["id"]) and list(ranked["rank"].astype(int)) == list(range(1, 9))
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "top 3" in capsys.readouterr().out
+    batch = tmp_path / "batch.csv"
+    assert main(["suggest", str(space), "--batch", "3", "--models", str(tiny_model_dir), "-o", str(batch)]) == 0
+    assert len(pd.read_csv(batch)) == 3
+
+
+def test_screen_cif_folder(tmp_path, tiny_model_dir, monkeypatch):
+    import os
+    import shutil
+    from pathlib import Path
+
+    cifs = Path(os.environ.get("MLGLASS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared" / "cifs"))
+    if not (cifs / "ZIF-4.cif").exists():
+        pytest.skip("shared CIFs not available")
+    monkeypatch.setenv("MLGLASS_CACHE_DIR", str(tmp_path / "cache"))
+    d = tmp_path / "cifs"
+    d.mkdir()
+    for name in ("ZIF-4.cif", "ZIF-8.cif"):
+        shutil.copy(cifs / name, d / name)
+    out = tmp_path / "cif_screen.csv"
+    assert main(["screen", "--cif", str(d), "-o", str(out), "--models", str(tiny_model_dir), "--no-progress"]) == 0
+    res = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert sorted(res["id"]) == ["ZIF-4", "ZIF-8"] and (res["error"] == "").all()
