@@ -1392,7 +1392,9 @@ def _drive_validator(run: _Run, gen: InputGenerator, ctx: dict) -> None:
             break
     if any(getattr(p, "row", None) == "header" for p in problems) or "id" not in frame.columns:
         return
-    labels = [frame["id"].iloc[i] if not _validator_blank(frame["id"].iloc[i]) else f"#{i + 1}"
+    # The validator names a row by its id when the id is text or a number, else by its line (#N).
+    labels = [frame["id"].iloc[i] if not _validator_blank(frame["id"].iloc[i])
+              and isinstance(frame["id"].iloc[i], (str, int, float, np.integer, np.floating)) else f"#{i + 1}"
               for i in range(len(frame))]
     by_row: dict[str, set[str]] = {}
     for p in problems:

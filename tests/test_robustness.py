@@ -495,3 +495,13 @@ def test_fixed_escape_stays_fixed(issue_id, predictor, tmp_path):
     """Regression: each input that once let an undocumented exception escape now gets a documented error
     (or a valid result)."""
     REPRODUCERS[issue_id](predictor, tmp_path)
+
+
+def test_score_predictions_huge_int_prediction_cell():
+    """Found by a 10-minute harness run: a Python int beyond float range in a prediction column."""
+    from mlglass.screen import score_predictions
+
+    pred = pd.DataFrame({"id": ["a"], "tm_c": pd.Series([10**400], dtype=object), "tm_lo_c": [1.0],
+                         "tm_hi_c": [2.0], "tg_c": [1.0], "tg_lo_c": [1.0], "tg_hi_c": [1.0], "p_melt": [0.5],
+                         "error": [""]})
+    assert np.isnan(_documented(lambda: score_predictions(pred))["score"].iloc[0])

@@ -202,7 +202,9 @@ def _column(frame: pd.DataFrame, col: str, why: str) -> np.ndarray:
     if col not in frame.columns:
         raise SchemaError("columns", col, f"column {col!r} is needed for {why}; pass the output of "
                                           "GlassPredictor.predict()")
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+    from mlglass.models.predictor import numeric_column
+
+    return numeric_column(frame[col])
 
 
 def _error_mask(frame: pd.DataFrame) -> np.ndarray:
