@@ -1,13 +1,16 @@
 """Reading and writing candidate tables (CSV or Parquet by extension), atomically.
 
 CSV output is spreadsheet-safe: a text cell that starts with ``=``, ``+``,
-``-`` or ``@`` (which Excel/LibreOffice would evaluate as a formula) is
-written with a leading apostrophe ``'``. Numbers are never altered (a
-negative temperature stays a number). Parquet keeps values as they are.
+``-``, ``@``, tab or carriage return (which Excel/LibreOffice would evaluate
+as a formula) is written with a leading apostrophe ``'``, unless it is a plain
+number: a negative temperature, as a number or as text, stays as it is.
+Parquet keeps values as they are. The screen's streaming writer applies the
+same rule (:data:`FORMULA_PREFIXES`, :data:`PLAIN_NUMBER`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,18 +19,22 @@ from mlglass._io import atomic_write
 from mlglass.datasets import read_table
 from mlglass.errors import SchemaError
 
-__all__ = ["read_table", "write_table", "escape_spreadsheet_formulas", "FORMULA_PREFIXES"]
+__all__ = ["read_table", "write_table", "escape_spreadsheet_formulas", "FORMULA_PREFIXES", "PLAIN_NUMBER"]
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
+#: First characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Text cells matching this are plain numbers and are never escaped.
+PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_PLAIN = re.compile(PLAIN_NUMBER)
 
 
 def escape_spreadsheet_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` whose text cells starting with = + - @ get a leading apostrophe."""
+    """Copy of ``frame`` whose text cells starting with = + - @ tab CR (and not plain numbers) get a ``'``."""
     out = frame.copy()
     for col in out.columns:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
-            mask = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+            mask = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES) and not _PLAIN.match(v))
             if mask.any():
                 out.loc[mask, col] = "'" + s[mask]
     return out

@@ -147,12 +147,14 @@ def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | No
     featurizer = GlassFeaturizer()
     parts = []
     n = len(frame)
-    with _progress(progress, n, "featurizing") as advance:
+    from mlglass._progress import row_progress
+
+    with row_progress(progress, "featurizing", total=n) as bar:
         for start in range(0, max(n, 1), chunk_size):
             chunk = frame.iloc[start:start + chunk_size]
             feats = featurizer.transform(chunk)
             parts.append(pd.concat([chunk.reset_index(drop=True), feats.reset_index(drop=True)], axis=1))
-            advance(len(chunk))
+            bar.advance(len(chunk))
     result = pd.concat(parts, ignore_index=True) if parts else frame
     if result.columns.tolist().count("error") > 1:  # an input 'error' column is replaced by ours
         result = result.loc[:, ~result.columns.duplicated(keep="last")]
@@ -199,29 +201,6 @@ def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool) ->
         frame["cif_error"] = ""
         frame.loc[has, "cif_error"] = derived["error"].astype(str)
     return frame
-
-
-class _progress:
-    """Context manager yielding an ``advance(n)`` callable backed by a rich progress bar (or a no-op)."""
-
-    def __init__(self, enabled: bool, total: int, label: str):
-        self.enabled, self.total, self.label = enabled, total, label
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n=1: None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._p = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                           TimeElapsedColumn(), transient=True)
-        self._p.__enter__()
-        task = self._p.add_task(self.label, total=self.total)
-        return lambda n=1: self._p.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self._p.__exit__(*exc)
-        return False
 
 
 def predict_table(frame: pd.DataFrame, *, model_dir: Path | None = None, coverage: float | None = None,

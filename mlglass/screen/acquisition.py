@@ -379,7 +379,7 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
         See :func:`suggest_batch`.
     """
     from mlglass.datasets import read_table
-    from mlglass.screen._progress import row_progress
+    from mlglass._progress import row_progress
     from mlglass.screen.stream import _resolve_predictor
 
     if similarity not in ("composition", "descriptors"):

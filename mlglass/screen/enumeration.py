@@ -57,7 +57,7 @@ import pyarrow as pa
 
 from mlglass._io import atomic_write
 from mlglass.errors import SchemaError
-from mlglass.screen._progress import row_progress
+from mlglass._progress import row_progress
 from mlglass.screen.scoring import ScreenOptionError
 
 __all__ = ["enumerate_candidates", "count_candidates", "from_cli", "load_spec", "mix_grid", "SPEC_KEYS",

@@ -41,7 +41,8 @@ import pyarrow.parquet as pq
 
 from mlglass._io import atomic_write, atomic_write_text
 from mlglass.errors import SchemaError
-from mlglass.screen._progress import row_progress
+from mlglass._progress import row_progress
+from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER
 from mlglass.screen.chunks import stringify_frame
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
@@ -54,8 +55,7 @@ _CHECKPOINT_VERSION = 1
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
-_FORMULA_CHARS = pa.array(["=", "+", "-", "@", "\t", "\r"], type=pa.string())
-_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_FORMULA_CHARS = pa.array(list(FORMULA_PREFIXES), type=pa.string())
 
 
 @dataclass
@@ -205,7 +205,7 @@ def escape_csv_formulas(table: pa.Table) -> pa.Table:
         danger = pc.is_in(first, value_set=_FORMULA_CHARS)
         if not pc.any(danger).as_py():
             continue
-        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)))
+        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, PLAIN_NUMBER)))
         if pc.any(danger).as_py():
             fixed = pc.if_else(danger, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
             table = table.set_column(i, fld, fixed)

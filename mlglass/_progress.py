@@ -1,4 +1,4 @@
-"""Progress bars (rich) for the screening loop: rows done and rows/s, written to stderr."""
+"""Progress bars (rich): items done and items/s, written to stderr (shared by featurize, screen, enumerate)."""
 
 from __future__ import annotations
 
