@@ -319,6 +319,23 @@ def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs
     console.print(f"map of the screened space: {out / 'example_screen.png'}")
 
 
+# --------------------------------------------------------------------------- web page
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="address to bind (default: this machine only)"),
+          port: int = typer.Option(8000, help="TCP port"),
+          models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)")):
+    """Start the local web page (http://HOST:PORT/) and JSON API; stop with Ctrl-C."""
+    try:
+        from mlglass.web import serve as run_server
+    except ImportError as err:
+        _fail(ImportError(f"the web page needs FastAPI and uvicorn ({err}); reinstall mlglass: pip install -e ."))
+    console.print(f"mlglass page: http://{host}:{port}/  (Ctrl-C stops it)")
+    try:
+        run_server(host, port, model_dir=models)
+    except MlglassError as err:
+        _fail(err)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point usable from tests: ``main(["dataset", "summary"])``."""
     try:

@@ -106,7 +106,7 @@ def create_app(*, model_dir: str | Path | None = None, limits: WebLimits | None 
         app.state.jobs.close()
 
     app = FastAPI(title="mlglass", summary="Predict Tm, Tg and melting of coordination polymers and MOFs",
-                  lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # the docs pages load a CDN
     app.state.limits = limits
     app.state.model_dir = model_dir
     app.state.predictor = predictor
