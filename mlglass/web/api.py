@@ -86,9 +86,12 @@ def _frame_from_rows(rows: Any) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows)
     if frame.columns.duplicated().any():
         raise _bad("duplicate column names in 'rows'", 422)
-    for col in frame.columns:
-        if frame[col].dtype == object:
-            frame[col] = frame[col].where(frame[col].notna(), "")
+    for col in frame.columns:  # a missing text cell is "" (as in a CSV read by the library)
+        series = frame[col]
+        if pd.api.types.is_string_dtype(series.dtype):
+            frame[col] = series.fillna("")
+        elif series.dtype == object:
+            frame[col] = series.where(series.notna(), "")
     return frame
 
 
