@@ -246,10 +246,12 @@ def test_screen_job_upload_progress_download_equals_library(client, tiny_model_d
     src = tmp_path / "in.csv"
     src.write_bytes(data)
     screen_candidates(src, tmp_path / "lib.csv", model_dir=tiny_model_dir, progress=False, objective="meltable",
-                      risk="pessimistic", deny_elements=["Cd"], top_n=7)
+                      risk="pessimistic", deny_elements=["Cd"])
     api = pd.read_csv(io.BytesIO(csv.content), dtype=str, keep_default_na=False)
     lib = pd.read_csv(tmp_path / "lib.csv", dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(api, lib)
+    assert [r["id"] for r in status["top"]] == lib["id"].head(7).tolist()
+    assert status["top"][0]["tm_c"] == pytest.approx(float(lib["tm_c"].iloc[0]))
     assert "NotALigand" in api.loc[api["id"] == small.loc[5, "id"], "error"].iloc[0]
 
 

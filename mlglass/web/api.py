@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from mlglass.errors import MlglassError
 from mlglass.web.convert import frame_to_rows
-from mlglass.web.jobs import JobLimitError
+from mlglass.web.jobs import EXPLAINED_TOP, JobLimitError
 
 __all__ = ["router", "predict_rows"]
 
@@ -232,8 +232,8 @@ async def screen(request: Request) -> dict[str, Any]:
     options = {"objective": objective, "risk": risk, "tm_max": _number(form.get("tm_max"), "tm_max"),
                "tg_min": _number(form.get("tg_min"), "tg_min"),
                "p_melt_min": _number(form.get("p_melt_min"), "p_melt_min"),
-               "allow_elements": elements("allow"), "deny_elements": elements("deny"),
-               "top_n": _whole(form.get("top"), "top", 1, 500, 50)}
+               "allow_elements": elements("allow"), "deny_elements": elements("deny"), "top_n": EXPLAINED_TOP}
+    show = _whole(form.get("top"), "top", 1, 500, 50)
     try:  # options are checked before the upload is stored
         from mlglass.screen import ScoreOptions
 
@@ -248,7 +248,7 @@ async def screen(request: Request) -> dict[str, Any]:
     probe = Job(id=job_id, folder=folder, filename=filename, options=options)
     try:
         await _save_upload(upload, probe.input_path, limits.max_upload_bytes)
-        job = jobs.submit(job_id, folder, filename, options)
+        job = jobs.submit(job_id, folder, filename, options, show=show)
     except JobLimitError as err:
         shutil.rmtree(folder, ignore_errors=True)
         raise _bad(str(err), 429) from None

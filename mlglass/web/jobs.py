@@ -24,13 +24,12 @@ from typing import Any
 from mlglass.errors import MlglassError
 from mlglass.web.convert import frame_to_rows
 
-__all__ = ["Job", "JobManager", "JobLimitError", "SCREEN_OPTION_NAMES"]
+__all__ = ["Job", "JobManager", "JobLimitError", "EXPLAINED_TOP"]
 
 log = logging.getLogger("mlglass.web")
 
-#: Options a screen job passes to the screen (names of :func:`mlglass.screen.screen_file`).
-SCREEN_OPTION_NAMES = ("objective", "risk", "tm_max", "tg_min", "p_melt_min", "allow_elements", "deny_elements",
-                       "top_n")
+#: Top rows explained and labelled on the map (the page's table shows ``Job.show`` rows of the ranked file).
+EXPLAINED_TOP = 10
 RESULT_CSV = "ranked.csv"
 PLOT_PNG = "map.png"
 
@@ -47,6 +46,7 @@ class Job:
     folder: Path
     filename: str
     options: dict[str, Any]
+    show: int = 50
     state: str = "queued"
     rows_total: int | None = None
     error: str = ""
@@ -135,7 +135,7 @@ class JobManager:
         folder = Path(tempfile.mkdtemp(prefix=f"job-{job_id[:8]}-", dir=self.root))
         return job_id, folder
 
-    def submit(self, job_id: str, folder: Path, filename: str, options: dict[str, Any]) -> Job:
+    def submit(self, job_id: str, folder: Path, filename: str, options: dict[str, Any], show: int = 50) -> Job:
         """Queue a job whose upload is already at ``Job.input_path``.
 
         Raises
@@ -149,7 +149,7 @@ class JobManager:
             if active >= self.limits.max_jobs:
                 raise JobLimitError(f"{active} screen jobs are already running (limit {self.limits.max_jobs}); "
                                     "try again when one has finished")
-            job = Job(id=job_id, folder=folder, filename=filename, options=options)
+            job = Job(id=job_id, folder=folder, filename=filename, options=options, show=show)
             self._jobs[job_id] = job
         self._pool.submit(self._run, job)
         return job
@@ -220,7 +220,21 @@ class JobManager:
         job.state = "screening"
         res = screen_candidates(job.input_path, job.output_path, model_dir=self.model_dir, plot_path=job.plot_path,
                                 progress=False, chunk_size=chunk_size, workers=1, **job.options)
-        top = res.top
+        top = _head(job.output_path, job.show)
         job.summary = {"n_rows": int(res.n_rows), "n_errors": int(res.n_errors), "n_passing": int(res.n_passing),
                        "seconds": round(float(res.elapsed_seconds), 3), "top": frame_to_rows(top),
                        "columns": [str(c) for c in top.columns]}
+
+
+def _head(ranked_csv: Path, n: int):
+    """The first ``n`` rows of a ranked CSV; columns whose every non-empty cell is a number become numbers."""
+    import pandas as pd
+
+    top = pd.read_csv(ranked_csv, dtype=str, keep_default_na=False, nrows=n)
+    for col in top.columns:
+        values = top[col]
+        filled = values != ""
+        as_num = pd.to_numeric(values.where(filled), errors="coerce")
+        if filled.any() and as_num[filled].notna().all():
+            top[col] = as_num
+    return top

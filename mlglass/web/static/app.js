@@ -340,10 +340,17 @@ function poll(id, fill, status, card) {
   });
 }
 
-const SCREEN_COLS = [["rank", "rank", 0], ["id", "id"], ["formula", "formula"], ["metal", "metal"], ["ligands", "ligands"],
-  ["tm_c", "Tm °C", 0], ["tm_lo_c", "Tm low", 0], ["tm_hi_c", "Tm high", 0], ["tg_c", "Tg °C", 0], ["td_c", "Td °C", 0],
-  ["window_c", "window °C", 0], ["p_melt", "p_melt", 2], ["domain", "domain"], ["score", "score", 3],
-  ["passes_constraints", "passes"], ["error", "error"]];
+// [key, header, decimals (numbers) or undefined (text)]; a column is shown when some row has it
+const SCREEN_COLS = [["rank", "rank", 0], ["id", "compound"], ["tm_c", "Tm °C", 0], ["tm_lo_c", "Tm low", 0],
+  ["tm_hi_c", "Tm high", 0], ["tg_c", "Tg °C", 0], ["td_c", "Td °C", 0], ["window_c", "window °C", 0],
+  ["p_melt", "p_melt", 2], ["domain", "domain"], ["score", "score", 3], ["error", "error"]];
+
+function compoundCell(r) {
+  const td = el("td", {}, el("div", { text: r.id === null ? "" : String(r.id) }));
+  const sub = has(r, "formula") && r.formula !== r.id ? r.formula : [r.metal, r.ligands].filter(Boolean).join(" · ");
+  if (sub) td.append(el("div", { class: "ref", text: sub }));
+  return td;
+}
 
 function renderScreen(s, card) {
   card.querySelector(".progress").remove();
@@ -362,7 +369,8 @@ function renderScreen(s, card) {
     body.innerHTML = "";
     for (const r of list) {
       const tr = el("tr");
-      cols.forEach(([k, , d]) => tr.append(el("td", { class: d !== undefined ? "num" : "", text: d !== undefined ? fmt(r[k], d) : (r[k] === null ? "" : String(r[k])) })));
+      cols.forEach(([k, , d]) => tr.append(k === "id" ? compoundCell(r)
+        : el("td", { class: d !== undefined ? "num" : (k === "error" ? "ref" : ""), text: d !== undefined ? fmt(r[k], d) : (r[k] === null ? "" : String(r[k])) })));
       body.append(tr);
     }
   };
