@@ -89,7 +89,18 @@ def test_page_predicts_like_the_library_and_reads_a_cif(server):
             assert tg == pytest.approx(float(expected["tg_c"].iloc[0]), rel=1e-9)
             assert page.query_selector("[data-testid=axis]") is not None
             assert page.locator("[data-testid=nearest] tr").count() == 4  # header + 3 compounds
+            # optional columns (Td, applicability domain) are drawn when the library returns them, omitted if not
+            assert (page.query_selector("[data-testid=td]") is None) == ("td_c" not in expected.columns)
+            assert (page.query_selector("[data-testid=domain]") is None) == ("domain" not in expected.columns)
             page.screenshot(path=str(ARTIFACTS / "02-formula.png"), full_page=True)
+            page.evaluate("""() => renderAnswer({coverage: 0.8, nearest: [[]], rows: [{id: 'with-td', tm_c: 400,
+                tm_lo_c: 320, tm_hi_c: 480, tg_c: 310, tg_lo_c: 250, tg_hi_c: 370, td_c: 520, td_lo_c: 480,
+                td_hi_c: 560, window_c: 120, p_melt: 0.7, error: '', domain: 'near', tm_domain: 'in',
+                tg_domain: 'near'}]}, 'formula')""")
+            assert page.get_attribute("[data-testid=td]", "data-value") == "520"
+            assert "120" in page.inner_text("[data-testid=window]")
+            assert "near" in page.inner_text("[data-testid=domain]")
+            assert "liquid window" in page.inner_text("[data-testid=axis]")
 
             page.fill("#formula", "Xx(Im)2")
             page.click("#predict-button")

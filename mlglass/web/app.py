@@ -90,15 +90,15 @@ def create_app(*, model_dir: str | Path | None = None, limits: WebLimits | None 
     -------
     fastapi.FastAPI
     """
-    from mlglass.models.predictor import GlassPredictor, default_model_dir
+    from mlglass.models.predictor import GlassPredictor
     from mlglass.web.api import router
     from mlglass.web.jobs import JobManager
     from mlglass.web.neighbours import NearestCompounds
 
     limits = limits or WebLimits()
-    model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+    model_dir = Path(model_dir) if model_dir is not None else None
     if predictor is None:
-        predictor = GlassPredictor.load(model_dir)
+        predictor = GlassPredictor.load(model_dir) if model_dir is not None else GlassPredictor.default()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -124,7 +124,7 @@ def create_app(*, model_dir: str | Path | None = None, limits: WebLimits | None 
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "model_dir": str(model_dir)}
+        return {"status": "ok", "models": str(model_dir) if model_dir is not None else "bundled"}
 
     static = _static_dir()
 

@@ -182,9 +182,13 @@ function domainVerdict(row) {
     const v = row[k];
     const s = String(v).toLowerCase();
     const cls = v === true || /^(in|inside|in[-_ ]domain|ok|yes|true)$/.test(s) ? "in"
+      : /^near/.test(s) ? "near"
       : v === false || /^(out|outside|out[-_ ]of[-_ ]domain|extrapolat|no|false)/.test(s) ? "out" : "neutral";
+    const words = { in: "like the training compounds", near: "near the edge of the training data",
+      out: "outside the training data: extrapolation" };
     const label = k === "domain" ? "" : k.replace("_domain", "").replace("tm", "Tm").replace("tg", "Tg") + ": ";
-    box.append(el("div", {}, el("span", { class: "badge " + cls, text: label + (typeof v === "boolean" ? (v ? "inside" : "outside") : v) })));
+    box.append(el(k === "domain" ? "div" : "span", { class: k === "domain" ? "" : "badge-gap" }, el("span", { class: "badge " + cls, title: words[cls] || "", text: label + (typeof v === "boolean" ? (v ? "in" : "out") : v) }),
+      k === "domain" && words[cls] ? el("span", { class: "iv", text: " " + words[cls] }) : null));
   }
   return box;
 }
