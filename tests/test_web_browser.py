@@ -100,7 +100,7 @@ def test_page_predicts_like_the_library_and_reads_a_cif(server):
             assert page.get_attribute("[data-testid=td]", "data-value") == "520"
             assert "120" in page.inner_text("[data-testid=window]")
             assert "near" in page.inner_text("[data-testid=domain]")
-            assert "liquid window" in page.inner_text("[data-testid=axis]")
+            assert "liquid window" in page.text_content("[data-testid=axis]")
 
             page.fill("#formula", "Xx(Im)2")
             page.click("#predict-button")
