@@ -135,3 +135,16 @@ def test_page_predicts_like_the_library_and_reads_a_cif(server):
             assert external == []  # nothing fetched from outside
         finally:
             browser.close()
+
+
+def test_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    import sys
+
+    mod = sys.modules[__name__]  # this module, to switch its CI flag
+    monkeypatch.setattr(mod, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        mod._need(False, "no chromium")
+    monkeypatch.setattr(mod, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception):
+        mod._need(False, "no chromium")
+    mod._need(True, "present")  # no effect when the requirement is met
