@@ -321,3 +321,20 @@ def test_serve_command_is_listed_with_local_defaults():
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "--host" in result.output and "127.0.0.1" in result.output and "8000" in result.output
+
+
+def test_progress_comes_from_the_screen_checkpoint(tmp_path):
+    import json
+
+    from mlglass.screen.stream import CHECKPOINT_NAME, work_dir_for
+    from mlglass.web.jobs import Job
+
+    job = Job(id="a" * 32, folder=tmp_path, filename="c.csv", options={}, state="screening", rows_total=1000)
+    assert job.status()["rows_done"] == 0 and job.status()["fraction"] == 0.0
+    work = work_dir_for(job.output_path)
+    work.mkdir()
+    (work / CHECKPOINT_NAME).write_text(json.dumps({"completed": {"0": [250, 1, 200], "1": [250, 0, 250]}}))
+    status = job.status()
+    assert status["rows_done"] == 500 and status["fraction"] == 0.5
+    (work / CHECKPOINT_NAME).unlink()  # the screen removes its work folder while it merges: progress stays
+    assert job.status()["rows_done"] == 500

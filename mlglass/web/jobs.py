@@ -40,7 +40,11 @@ class JobLimitError(RuntimeError):
 
 @dataclass
 class Job:
-    """One screen job (state: ``queued``, ``reading``, ``screening``, ``done`` or ``failed``)."""
+    """One screen job (state: ``queued``, ``reading``, ``screening``, ``done`` or ``failed``).
+
+    ``done_event`` is set when the job ends (done or failed); ``rows_total`` is known once the
+    upload has been read; ``error`` is the message of a failed job.
+    """
 
     id: str
     folder: Path
@@ -54,6 +58,7 @@ class Job:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     done_event: threading.Event = field(default_factory=threading.Event)
+    best_done: int = 0
 
     @property
     def input_path(self) -> Path:
@@ -81,9 +86,11 @@ class Job:
 
         try:
             ck = json.loads((work_dir_for(self.output_path) / CHECKPOINT_NAME).read_text(encoding="utf-8"))
-            return int(sum(v[0] for v in (ck.get("completed") or {}).values()))
+            done = int(sum(v[0] for v in (ck.get("completed") or {}).values()))
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
-            return 0
+            done = 0  # not written yet, or already removed while the ranked file is merged
+        self.best_done = max(self.best_done, done)
+        return self.best_done
 
     def status(self) -> dict[str, Any]:
         """JSON-ready progress: state, rows done / total, fraction, error message, result links when done."""
