@@ -7,6 +7,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
-from fastapi.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette's notice that httpx will be replaced by httpx2
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
 
 from mlglass.web import WebLimits, create_app  # noqa: E402
 
@@ -338,3 +341,36 @@ def test_progress_comes_from_the_screen_checkpoint(tmp_path):
     assert status["rows_done"] == 500 and status["fraction"] == 0.5
     (work / CHECKPOINT_NAME).unlink()  # the screen removes its work folder while it merges: progress stays
     assert job.status()["rows_done"] == 500
+
+
+def test_mlglass_serve_starts_the_page_on_localhost(tiny_model_dir, tmp_path):
+    """`mlglass serve` in a subprocess answers /health and / (synchronised on the answer, not on a sleep)."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "mlglass.cli", "serve", "--port", str(port), "--models",
+                             str(tiny_model_dir)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "mlglass serve did not answer"
+                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+            assert b"mlglass" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(60)
