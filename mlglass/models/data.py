@@ -28,7 +28,8 @@ class TrainingSet:
     y : ndarray (n,)
         degC for temperatures; 0/1 for ``melt``.
     groups : ndarray
-        ``series`` key of each row (for grouped cross-validation).
+        Chemistry group of each row (for grouped cross-validation): the dataset's ``series``
+        merged with every near-duplicate compound (:func:`mlglass.models.domain.chemistry_groups`).
     families : ndarray
     ids : ndarray
     frame : pandas.DataFrame
@@ -56,7 +57,8 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
                         ) -> tuple[dict[str, TrainingSet], list[str]]:
     """Featurize ``data`` (dataset schema, coerced dtypes) and split it per target.
 
-    Rows that fail featurization are dropped and counted; rows with only a
+    Rows that fail featurization are dropped and counted; rows without a
+    composition (no ligands: the ZIF range rows) train no model; rows with only a
     range (``*_low_c``/``*_high_c``) or no value for a target are left out of
     that target and counted.
 
@@ -69,8 +71,11 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     featurizer = featurizer or GlassFeaturizer()
     feats = featurizer.transform(data)
     labels = featurizer.feature_labels()
+    from mlglass.models.domain import chemistry_groups
+
     bad = feats["error"] != ""
     X_all = feats[labels].to_numpy(dtype=float)
+    no_composition = (~bad.to_numpy()) & (X_all[:, labels.index("ligand_count")] == 0)
     sets: dict[str, TrainingSet] = {}
     series = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
     family = data["family"].astype(str).to_numpy() if "family" in data else np.array(["user"] * len(data))
@@ -85,9 +90,11 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
             excluded["range only"] = int((~has & data[f"{stem}_low_c"].notna().to_numpy()).sum())
         excluded["no value"] = int((~has).sum()) - excluded.get("range only", 0)
         excluded["featurization failed"] = int((has & bad.to_numpy()).sum())
-        use = has & ~bad.to_numpy()
+        excluded["no composition"] = int((has & no_composition).sum())
+        use = has & ~bad.to_numpy() & ~no_composition
         y = values[use].astype(float).to_numpy() if name != "melt" else values[use].astype(bool).astype(int).to_numpy()
-        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=series[use], families=family[use],
+        groups = chemistry_groups(X_all[use], labels, series[use])
+        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=groups, families=family[use],
                                  ids=data["id"].astype(str).to_numpy()[use], frame=data[use].reset_index(drop=True),
                                  excluded=excluded)
     return sets, labels
