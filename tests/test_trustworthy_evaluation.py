@@ -8,7 +8,6 @@ import pytest
 
 from mlglass.datasets import load_glasses
 from mlglass.models.data import build_training_sets
-from mlglass.models.domain import GROUP_DISTANCE, ApplicabilityDomain, scaled_space
 from mlglass.models.evaluate import _folds
 
 
@@ -19,6 +18,8 @@ def sets():
 
 @pytest.mark.parametrize("target", ["tm", "tg"])
 def test_no_near_duplicate_across_a_fold_boundary(sets, target):
+    from mlglass.models.domain import GROUP_DISTANCE, scaled_space
+
     ts_all, labels = sets
     ts = ts_all[target]
     Z, _, _ = scaled_space(ts.X, labels)
@@ -60,7 +61,7 @@ def test_missing_dimensionality_is_not_predictive(sets):
 
 
 def _domain(sets):
-    from mlglass.models.domain import grouped_cv_calibration, record_chemistry
+    from mlglass.models.domain import ApplicabilityDomain, grouped_cv_calibration, record_chemistry
     from mlglass.models.boosting import BoostedRegressor
     from mlglass.records import record_from_mapping
 
@@ -92,3 +93,37 @@ def test_domain_bins_and_widening_intervals(sets):
     assert list(bins) == ["in", "out", "out", "out"]
     hw = dom.halfwidth(X, chem)
     assert hw[0] < hw[1:].min()
+
+
+def test_screen_can_penalise_or_exclude_out_of_domain_rows():
+    from mlglass.screen.scoring import rank_candidates, score_predictions
+
+    pred = pd.DataFrame({"id": ["a", "b"], "metal": ["Zn", "Zr"], "tm_c": [200.0, 200.0], "tm_lo_c": [150.0, 0.0],
+                         "tm_hi_c": [250.0, 400.0], "tg_c": [150.0, 150.0], "tg_lo_c": [100.0, 0.0],
+                         "tg_hi_c": [200.0, 300.0], "p_melt": [0.8, 0.9], "domain": ["in", "out"],
+                         "error": ["", ""]})
+    keep = score_predictions(pred, "meltable")
+    pen = score_predictions(pred, "meltable", out_of_domain="penalise")
+    exc = score_predictions(pred, "meltable", out_of_domain="exclude")
+    assert keep["score"][1] > keep["score"][0]
+    assert pen["score"][1] == pytest.approx(keep["score"][1] * 0.5)
+    assert list(exc["passes_constraints"]) == [True, False]
+    assert rank_candidates(exc)["id"].tolist()[0] == "a"
+    with pytest.raises(Exception):
+        score_predictions(pred.drop(columns="domain"), "meltable", out_of_domain="exclude")
+
+
+def test_predictions_carry_domain_and_oxidation_method(tmp_path):
+    from mlglass.models.predictor import GlassPredictor
+
+    p = GlassPredictor.train(params={"tm": {"n_estimators": 30}, "tg": {"n_estimators": 30},
+                                     "melt": {"n_estimators": 30}})
+    out = p.predict(pd.DataFrame([{"id": "zif62", "formula": "Zn(Im)1.75(bIm)0.25", "dimensionality": 3},
+                                  {"id": "pb", "formula": "Pb(Im)2"}, {"id": "bad", "metal": "Xx", "ligands": "Im:2"}]))
+    assert out["tm_domain"].tolist()[:2] == ["in", "out"] and out["domain"].tolist()[2] == ""
+    assert out["oxidation_state_method"].tolist()[:2] == ["charge_balance", "charge_balance"]
+    width = (out["tm_hi_c"] - out["tm_lo_c"]).to_numpy()
+    assert width[1] > width[0]
+    back = GlassPredictor.load(p.save(tmp_path / "m"))
+    again = back.predict(out[["id", "formula"]].iloc[:2])
+    np.testing.assert_allclose(again["tm_hi_c"], out["tm_hi_c"].iloc[:2])

@@ -76,6 +76,11 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     bad = feats["error"] != ""
     X_all = feats[labels].to_numpy(dtype=float)
     no_composition = (~bad.to_numpy()) & (X_all[:, labels.index("ligand_count")] == 0)
+    usable = ~bad.to_numpy() & ~no_composition
+    series_all = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
+    groups_all = np.array([""] * len(data), dtype=object)
+    # one grouping over every usable row, so Tm, Tg and melt folds share their group keys
+    groups_all[usable] = chemistry_groups(X_all[usable], labels, series_all[usable])
     sets: dict[str, TrainingSet] = {}
     series = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
     family = data["family"].astype(str).to_numpy() if "family" in data else np.array(["user"] * len(data))
@@ -93,8 +98,7 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
         excluded["no composition"] = int((has & no_composition).sum())
         use = has & ~bad.to_numpy() & ~no_composition
         y = values[use].astype(float).to_numpy() if name != "melt" else values[use].astype(bool).astype(int).to_numpy()
-        groups = chemistry_groups(X_all[use], labels, series[use])
-        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=groups, families=family[use],
+        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=groups_all[use], families=family[use],
                                  ids=data["id"].astype(str).to_numpy()[use], frame=data[use].reset_index(drop=True),
                                  excluded=excluded)
     return sets, labels
