@@ -155,7 +155,7 @@ def _domain_intervals(ts: TrainingSet, tr: np.ndarray, te: np.ndarray, pred: np.
 
     dist, res = grouped_cv_calibration(
         ts.X[tr], ts.y[tr], ts.groups[tr], labels, seed=seed,
-        make_model=lambda: BoostedRegressor(calibration_folds=0, random_state=seed, **params))
+        make_model=lambda: BoostedRegressor(**{"random_state": seed, **params, "calibration_folds": 0}))
     dom = ApplicabilityDomain(coverage=coverage).fit(ts.X[tr], labels, [chem[i] for i in tr], dist, res)
     chem_te = [chem[i] for i in te]
     bins, _ = dom.classify(ts.X[te], chem_te)

@@ -437,6 +437,7 @@ def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, cove
         chem = [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
         dist, res = grouped_cv_calibration(
             ts.X, ts.y, ts.groups, labels, seed=seed,
-            make_model=lambda: BoostedRegressor(calibration_folds=0, random_state=seed, **params.get(name, {})))
+            make_model=lambda: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
+                                                   "calibration_folds": 0}))
         out[name] = ApplicabilityDomain(coverage=coverage).fit(ts.X, labels, chem, dist, res).to_dict()
     return out
