@@ -18,7 +18,7 @@ CSV = Path(__file__).parents[1] / "datasets" / "glasses.csv"
 COLUMNS = [
     "id", "name", "formula", "family", "series", "metal", "oxidation_state", "ligands", "counter_ions",
     "dimensionality", "route", "tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c",
-    "dh_fus_kj_mol", "ds_fus_j_mol_k", "melts", "ref", "source", "notes",
+    "dh_fus_kj_mol", "ds_fus_j_mol_k", "melts", "composite", "ref", "source", "notes",
 ]
 NUMERIC = ["tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c",
            "dh_fus_kj_mol", "ds_fus_j_mol_k"]

@@ -127,3 +127,11 @@ def test_predictions_carry_domain_and_oxidation_method(tmp_path):
     back = GlassPredictor.load(p.save(tmp_path / "m"))
     again = back.predict(out[["id", "formula"]].iloc[:2])
     np.testing.assert_allclose(again["tm_hi_c"], out["tm_hi_c"].iloc[:2])
+
+
+def test_emim_tfsi_in_zif8_is_a_flagged_composite_that_trains_nothing(sets):
+    data = load_glasses().set_index("id")
+    row = data.loc["zif8_emim_tfsi"]
+    assert row["composite"] == True and row["tm_c"] == 322  # noqa: E712 - nullable boolean
+    for ts in sets[0].values():
+        assert "zif8_emim_tfsi" not in set(ts.ids)

@@ -58,7 +58,8 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     """Featurize ``data`` (dataset schema, coerced dtypes) and split it per target.
 
     Rows that fail featurization are dropped and counted; rows without a
-    composition (no ligands: the ZIF range rows) train no model; rows with only a
+    composition (no ligands: the ZIF range rows) and composite rows (``composite`` true:
+    a framework plus another phase) train no model; rows with only a
     range (``*_low_c``/``*_high_c``) or no value for a target are left out of
     that target and counted.
 
@@ -76,7 +77,9 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     bad = feats["error"] != ""
     X_all = feats[labels].to_numpy(dtype=float)
     no_composition = (~bad.to_numpy()) & (X_all[:, labels.index("ligand_count")] == 0)
-    usable = ~bad.to_numpy() & ~no_composition
+    composite = (data["composite"].fillna(False).astype(bool).to_numpy() if "composite" in data
+                 else np.zeros(len(data), dtype=bool))
+    usable = ~bad.to_numpy() & ~no_composition & ~composite
     series_all = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
     groups_all = np.array([""] * len(data), dtype=object)
     # one grouping over every usable row, so Tm, Tg and melt folds share their group keys
@@ -96,7 +99,8 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
         excluded["no value"] = int((~has).sum()) - excluded.get("range only", 0)
         excluded["featurization failed"] = int((has & bad.to_numpy()).sum())
         excluded["no composition"] = int((has & no_composition).sum())
-        use = has & ~bad.to_numpy() & ~no_composition
+        excluded["composite"] = int((has & composite & ~bad.to_numpy()).sum())
+        use = has & ~bad.to_numpy() & ~no_composition & ~composite
         y = values[use].astype(float).to_numpy() if name != "melt" else values[use].astype(bool).astype(int).to_numpy()
         sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=groups_all[use], families=family[use],
                                  ids=data["id"].astype(str).to_numpy()[use], frame=data[use].reset_index(drop=True),
