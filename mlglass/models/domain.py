@@ -180,8 +180,13 @@ class ApplicabilityDomain:
         Z, _, _ = scaled_space(X, self.labels_, self.center_, self.scale_)
         if len(self.Z_) == 0 or len(Z) == 0:
             return np.full(len(Z), np.inf)
-        D = np.sort(_pairwise(Z, self.Z_), axis=1)[:, : min(self.k, len(self.Z_))]
-        return D.mean(axis=1)
+        k = min(self.k, len(self.Z_))
+        out = np.empty(len(Z))
+        step = 4096  # bounded memory for large screening chunks
+        for s in range(0, len(Z), step):
+            D = _pairwise(Z[s:s + step], self.Z_)
+            out[s:s + step] = np.partition(D, k - 1, axis=1)[:, :k].mean(axis=1)
+        return out
 
     def novel(self, chemistry: Iterable[tuple[frozenset, frozenset]]) -> np.ndarray:
         """True where a metal, a donor kind or a metal-donor pair is absent from the training compounds."""
