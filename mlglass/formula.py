@@ -44,7 +44,7 @@ Semantics
   bracketed framework in form A, else the start of the formula). Their counts
   are normalised to fractions summing to 1.
 * Every ligand count is divided by the total metal count (``Cu2(SCN)3(C2bpy)``
-  gives ``SCN:1.5;C2bpy:0.5``). Counter-ions (groups outside the framework
+  gives ``SCN-:1.5;C2bpy:0.5``). Counter-ions (groups outside the framework
   bracket, trailing complex anions, guests after a separator) are divided by the
   total metal count times the framework multiplier
   (``[Ag(mL1)(CF3SO3)]2·2C6H6`` gives ``C6H6:1``).
@@ -675,7 +675,7 @@ def parse_formula(text: str) -> CompoundRecord:
     Examples
     --------
     >>> parse_formula("Cu2(SCN)3(C2bpy)").to_row()["ligands"]
-    'SCN:1.5;C2bpy:0.5'
+    'SCN-:1.5;C2bpy:0.5'
     >>> parse_formula("Co(bba)3[CoCl4]").to_row()["counter_ions"]
     'CoCl4:1'
     """

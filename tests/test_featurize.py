@@ -40,7 +40,7 @@ def test_whole_dataset_featurizes(glasses):
 
 def test_known_chemistry():
     X = feats([rec(metal="Zn", ligands="Im:2"), rec(metal="Co", ligands="Im:2"), rec(metal="Cu", oxidation_state=1,
-               ligands="SCN:2"), rec(metal="Co", ligands="bba:3", counter_ions="CoCl4:1")])
+               ligands="SCN-:2"), rec(metal="Co", ligands="bba:3", counter_ions="CoCl4:1")])
     assert X.loc[0, "metal_d_electrons"] == 10 and X.loc[0, "metal_cfse_oct_delta_o"] == 0
     assert X.loc[1, "metal_d_electrons"] == 7 and X.loc[1, "metal_cfse_oct_delta_o"] < 0
     assert X.loc[2, "metal_d_electrons"] == 10 and X.loc[2, "metal_d10_fraction"] == 1
