@@ -80,7 +80,8 @@ def scaled_space(X: np.ndarray, labels: Sequence[str], center: np.ndarray | None
 
 
 def _pairwise(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.maximum(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2), 0.0))
+    sq = (A * A).sum(axis=1)[:, None] + (B * B).sum(axis=1)[None, :] - 2.0 * (A @ B.T)
+    return np.sqrt(np.maximum(sq, 0.0))
 
 
 def chemistry_groups(X: np.ndarray, labels: Sequence[str], series: Sequence[str],
@@ -191,8 +192,31 @@ class ApplicabilityDomain:
     def novel(self, chemistry: Iterable[tuple[frozenset, frozenset]]) -> np.ndarray:
         """True where a metal, a donor kind or a metal-donor pair is absent from the training compounds."""
         metals, donors, pairs = set(self.metals_), set(self.donors_), set(self.pairs_)
-        return np.array([bool(set(m) - metals) or bool(set(dk) - donors)
-                         or any(f"{a}|{b}" not in pairs for a in m for b in dk) for m, dk in chemistry], dtype=bool)
+        seen: dict[tuple, bool] = {}
+
+        def one(m: frozenset, dk: frozenset) -> bool:
+            key = (m, dk)
+            hit = seen.get(key)
+            if hit is None:
+                hit = seen[key] = (bool(set(m) - metals) or bool(set(dk) - donors)
+                                   or any(f"{a}|{b}" not in pairs for a in m for b in dk))
+            return hit
+
+        return np.array([one(m, dk) for m, dk in chemistry], dtype=bool)
+
+    def assess(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]],
+               coverage: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bins, half-widths degC, distances) in one pass (same as :meth:`classify` + :meth:`halfwidth`)."""
+        from mlglass.models.boosting import conformal_quantile
+
+        cov = self.coverage if coverage is None else coverage
+        d = self.distance(X)
+        novel = self.novel(chemistry)
+        bins = np.where(d <= self.in_threshold_, "in", np.where(d <= self.near_threshold_, "near", "out"))
+        bins = np.where(novel, "out", bins).astype(object)
+        d_eff = np.where(novel, np.maximum(d, 2 * self.near_threshold_), d)
+        q = conformal_quantile(self.scores_, cov)
+        return bins, q * (1.0 + d_eff / self.in_threshold_), d
 
     def classify(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]]) -> tuple[np.ndarray, np.ndarray]:
         """(bins, distances): ``in``/``near``/``out`` per row."""

@@ -306,10 +306,8 @@ class GlassPredictor:
         dom_tm, dom_tg = self.domain("tm"), self.domain("tg")
         if chemistry is not None and dom_tm is not None and dom_tg is not None and len(X):
             X64 = X.astype(float)
-            q_tm = dom_tm.halfwidth(X64, chemistry, check_coverage(cov))
-            q_tg = dom_tg.halfwidth(X64, chemistry, cov)
-            b_tm, _ = dom_tm.classify(X64, chemistry)
-            b_tg, _ = dom_tg.classify(X64, chemistry)
+            b_tm, q_tm, _ = dom_tm.assess(X64, chemistry, check_coverage(cov))
+            b_tg, q_tg, _ = dom_tg.assess(X64, chemistry, cov)
             rank = {"in": 0, "near": 1, "out": 2}
             worst = np.array([max(a, b, key=rank.get) for a, b in zip(b_tm, b_tg)], dtype=object)
             extra = {"tm_domain": b_tm, "tg_domain": b_tg, "domain": worst}
