@@ -40,13 +40,12 @@ sits on both sides of a cross-validation fold boundary.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 __all__ = ["DOMAIN_DESCRIPTORS", "GROUP_DISTANCE", "ApplicabilityDomain", "chemistry_groups", "scaled_space",
-           "record_chemistry", "DOMAIN_BINS"]
+           "record_chemistry", "grouped_cv_calibration", "DOMAIN_BINS"]
 
 #: Descriptors of the distance space (all produced by :class:`mlglass.featurize.GlassFeaturizer`).
 DOMAIN_DESCRIPTORS = (
@@ -285,5 +284,3 @@ def grouped_cv_calibration(X: np.ndarray, y: np.ndarray, groups: np.ndarray, lab
         dist[te] = D.mean(axis=1)
     return dist, res
 
-
-_ = math
