@@ -50,7 +50,7 @@ def compositions() -> list[tuple[str, str, str, str, str]]:
         out.append((m, "2", "HPO4:1;H2PO4:2", "ImH2:2", "1"))
         out.append((m, "2", "HTr:2;H2PO4:2", "", "2"))
     for cat in ("C2bpy", "C4bpy", "Phbpy", "3-Pybpv"):
-        out.append(("Cu", "1", f"SCN:1.5;{cat}:0.5", "", "2"))
+        out.append(("Cu", "1", f"SCN-:1.5;{cat}:0.5", "", "2"))
     return out
 
 

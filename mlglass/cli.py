@@ -125,7 +125,7 @@ def evaluate(json_path: Optional[Path] = typer.Option(None, "--json", help="writ
              data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=False, help="extra measurement CSV(s)"),
              params: Optional[Path] = typer.Option(None, "--params", help="tuned parameters JSON"),
              seed: int = typer.Option(0)):
-    """Series-grouped CV, leave-one-family-out and baselines for Tm, Tg and melt-vs-decompose."""
+    """Chemistry-grouped CV (default hyperparameters), leave-one-family-out, baselines, per-domain interval coverage."""
     from mlglass.report import evaluation_table
     from mlglass.workflows import evaluate_models
 
@@ -193,7 +193,7 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
     if output is not None:
         write_table(out, output)
         console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
-    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
+    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "domain", "error")
             if c in out.columns]
     if explain:
         cols.append("tm_top_features")
@@ -211,6 +211,8 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
            p_melt_min: Optional[float] = typer.Option(None, "--p-melt-min", help="constraint on p_melt"),
            allow: List[str] = typer.Option([], "--allow", help="allowed metal elements"),
            deny: List[str] = typer.Option([], "--deny", help="excluded metal elements"),
+           out_of_domain: str = typer.Option("keep", "--out-of-domain",
+                                             help="keep | penalise | exclude rows whose domain is 'out'"),
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
            workers: int = typer.Option(1, help="local worker processes"),
@@ -226,6 +228,7 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
     try:
         res = screen_candidates(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
                                 p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
+                                out_of_domain=out_of_domain,
                                 top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask,
                                 resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress)
     except MlglassError as err:
@@ -276,6 +279,8 @@ def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help=
             objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
             output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
             models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+            out_of_domain: str = typer.Option("keep", "--out-of-domain",
+                                              help="keep | penalise | exclude rows whose domain is 'out'"),
             seed: int = typer.Option(0)):
     """Propose a diverse batch of candidates to measure next (acquisition uses the intervals)."""
     from mlglass.report import prediction_table
@@ -284,13 +289,13 @@ def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help=
 
     try:
         picked = suggest_candidates(input, batch=batch, acquisition=acquisition, objective=objective,
-                                    model_dir=models, seed=seed)
+                                    model_dir=models, seed=seed, out_of_domain=out_of_domain)
     except MlglassError as err:
         _fail(err)
     if output is not None:
         write_table(picked, output)
     cols = [c for c in ("batch_rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "p_melt",
-                        "acquisition") if c in picked.columns]
+                        "domain", "acquisition") if c in picked.columns]
     console.print(prediction_table(picked, f"next {batch} experiments ({acquisition})", cols, n=batch))
 
 

@@ -235,11 +235,12 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
                                             f"low value above {stem}_high_c ({hi:g})"))
         if "route" in rec_row and not _blank(rec_row["route"]) and str(rec_row["route"]).strip() not in ROUTES:
             problems.append(CellProblem(label, "route", rec_row["route"], f"must be one of {', '.join(ROUTES)}"))
-        if "melts" in rec_row:
-            try:
-                _bool(rec_row["melts"])
-            except ValueError:
-                problems.append(CellProblem(label, "melts", rec_row["melts"], "must be true, false or empty"))
+        for col in ("melts", "composite"):
+            if col in rec_row:
+                try:
+                    _bool(rec_row[col])
+                except ValueError:
+                    problems.append(CellProblem(label, col, rec_row[col], "must be true, false or empty"))
     return problems
 
 
@@ -255,8 +256,9 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
     if "dimensionality" in out.columns:
         out["dimensionality"] = pd.to_numeric(out["dimensionality"].replace("", np.nan),
                                               errors="coerce").astype("Int64")
-    if "melts" in out.columns:
-        out["melts"] = pd.array([_bool(v) for v in out["melts"]], dtype="boolean")
+    for col in ("melts", "composite"):
+        if col in out.columns:
+            out[col] = pd.array([_bool(v) for v in out[col]], dtype="boolean")
     for col in _STRING_COLUMNS:
         if col in out.columns:
             out[col] = out[col].fillna("").astype(str)

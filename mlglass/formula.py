@@ -25,7 +25,7 @@ Character positions in error messages are 1-based positions in the given text.
     network    = metal , { metal } , { ligand } , { anion } ;
     metal      = METAL , [ number ] ;   (* network metals: counts or fractions *)
     ligand     = "(" , name , ")" , [ number ]
-               | HALIDE , [ number ]    (* bare F, Cl, Br, I: ligand named by the symbol *)
+               | HALIDE , [ number ]    (* bare F, Cl, Br, I: see Semantics *)
                | "[" , name , "]" , [ number ] ;   (* only inside a framework bracket *)
     anion      = "[" , METAL , name-rest , "]" , [ number ] ;
                  (* form B only, after all ligands: uncoordinated complex anion,
@@ -44,13 +44,24 @@ Semantics
   bracketed framework in form A, else the start of the formula). Their counts
   are normalised to fractions summing to 1.
 * Every ligand count is divided by the total metal count (``Cu2(SCN)3(C2bpy)``
-  gives ``SCN:1.5;C2bpy:0.5``). Counter-ions (groups outside the framework
+  gives ``SCN-:1.5;C2bpy:0.5``). Counter-ions (groups outside the framework
   bracket, trailing complex anions, guests after a separator) are divided by the
   total metal count times the framework multiplier
   (``[Ag(mL1)(CF3SO3)]2·2C6H6`` gives ``C6H6:1``).
 * Names are kept as written (aliases are resolved by the featurizers); only the
   bridging prefixes ``μ-``, ``μ3-``, ``mu-`` are removed. ``µ`` (micro sign,
   NFKC-identical to ``μ``) is read as ``μ``.
+* Bare halides (``Cl``, not ``(Cl)``) in an unbracketed network are
+  **counter-ions**, as the dataset writes them: ``Mg(bba)3Cl2`` gives ligands
+  ``bba:3`` and counter-ions ``Cl-:2``, the same record as the table row. Write a
+  coordinated halide in parentheses, ``Cu(Cl)(pyz)``, or inside a bracketed
+  framework, ``[ZnCl2(L)]``. A network of metal and halides only (``ZnCl2``) keeps
+  them as ligands.
+* Formula names are the review's abbreviations, not SMILES: the abbreviations
+  that are also valid SMILES of another species (``SCN``, ``NCS``, ``CN``, ``SN``,
+  ``O``, ``Cl``, ``Br``, ``F``, ``I``, ``FSI``) are written into the record under
+  their unambiguous library spellings (:data:`REVIEW_SPELLINGS`; see
+  :mod:`mlglass.chem.ligands` for the names/SMILES rule).
 * Duplicate names are summed, order of first appearance is kept.
 * Unicode subscript digits (``₂``) are read as ASCII digits; ``·`` and ``μ`` are
   the only other non-ASCII characters accepted.
@@ -89,6 +100,9 @@ MAX_FORMULA_LENGTH = 2000
 MAX_NESTING = 10
 #: Bare element symbols that may stand in a formula as ligands / counter-ions.
 HALIDES = frozenset({"F", "Cl", "Br", "I"})
+#: Review abbreviations that are valid SMILES of another species -> library spelling.
+REVIEW_SPELLINGS = {"SCN": "SCN-", "NCS": "SCN-", "CN": "CN-", "SN": "succinonitrile", "O": "O2-", "F": "F-",
+                    "Cl": "Cl-", "Br": "Br-", "I": "I-", "FSI": "FSA"}
 
 _MAX_AMOUNT = 1e4  # same plausibility limit as mlglass.records.parse_amounts
 _MAX_FALLBACK_SPLITS = 8
@@ -431,6 +445,7 @@ def _parse_network(s: str, units: list[_Unit], *, bracketed: bool) -> _Parts:
     metals: list[tuple[str, float]] = []
     ligands: list[tuple[str, float]] = []
     anions: list[tuple[str, float]] = []
+    halides: list[tuple[str, float]] = []
     state = "metal"
     for unit in units:
         tok = unit.tok
@@ -441,7 +456,7 @@ def _parse_network(s: str, units: list[_Unit], *, bracketed: bool) -> _Parts:
                 metals.append((sym, unit.count))
             elif sym in HALIDES and state != "anion":
                 state = "ligand"
-                ligands.append((sym, unit.count))
+                (ligands if bracketed else halides).append((sym, unit.count))
             elif _metal(sym):
                 raise _Fail(tok.pos, f"metal {sym!r} at position {tok.pos + 1} follows the ligands; write all "
                                      "network metals first, e.g. Co0.2Zn0.8(Im)2")
@@ -477,6 +492,10 @@ def _parse_network(s: str, units: list[_Unit], *, bracketed: bool) -> _Parts:
     if not metals:
         raise _Fail(units[0].tok.pos if units else 0, "no network metal found; the framework must start with "
                                                       "a metal symbol, e.g. Zn(Im)2")
+    if ligands:
+        anions = halides + anions       # bare halides next to ligands: counter-ions (module docstring)
+    else:
+        ligands = halides
     if not ligands:
         pos = units[-1].tok.end if units else 0
         raise _Fail(pos, f"no ligands after the metal(s) ending at position {pos}; ligand names go in "
@@ -578,6 +597,7 @@ def _parse_guests(s: str, i: int, hi: int) -> list[tuple[str, float]]:
 def _merge(items: list[tuple[str, float]], divisor: float, what: str) -> tuple[Component, ...]:
     merged: dict[str, float] = {}
     for name, count in items:
+        name = REVIEW_SPELLINGS.get(name, name)
         merged[name] = merged.get(name, 0.0) + count / divisor
     for name, amount in merged.items():
         if not (0 < amount <= _MAX_AMOUNT) or not math.isfinite(amount):
@@ -655,7 +675,7 @@ def parse_formula(text: str) -> CompoundRecord:
     Examples
     --------
     >>> parse_formula("Cu2(SCN)3(C2bpy)").to_row()["ligands"]
-    'SCN:1.5;C2bpy:0.5'
+    'SCN-:1.5;C2bpy:0.5'
     >>> parse_formula("Co(bba)3[CoCl4]").to_row()["counter_ions"]
     'CoCl4:1'
     """

@@ -17,13 +17,20 @@ def _f(x: Any, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
+def _pct(x: Any) -> str:
+    try:
+        return "–" if x is None or x != x else f"{100 * float(x):.0f}%"
+    except (TypeError, ValueError):
+        return "–"
+
+
 def evaluation_table(res: dict[str, Any]) -> list[Table]:
     """Tables of CV metrics per target, model and baselines side by side."""
     tables = []
     for key, title in (("tm", "Tm (°C)"), ("tg", "Tg (°C)")):
         r = res[key]
-        t = Table(title=f"{title}: series-grouped CV, n={r['n']} compounds in {r['n_series']} series "
-                        f"({res['protocol']['n_repeats']}x{res['protocol']['n_splits']}-fold)")
+        t = Table(title=f"{title}: chemistry-grouped CV, n={r['n']} compounds in {r['n_series']} groups "
+                        f"({res['protocol']['n_repeats']}x{res['protocol']['n_splits']}-fold, default hyperparameters)")
         for c in ("method", "MAE °C", "RMSE °C", "R²", "n"):
             t.add_column(c, justify="right" if c != "method" else "left")
         for m, v in r["methods"].items():
@@ -32,8 +39,15 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
         lofo = r["lofo"]
         t.add_row("model, leave-one-family-out", _f(lofo["model"]["mae"]), _f(lofo["model"]["rmse"]),
                   _f(lofo["model"]["r2"], 2), str(lofo["model"]["n"]))
-        t.caption = (f"{int(r['coverage_nominal'] * 100)}% intervals: empirical coverage {r['coverage'] * 100:.0f}%, "
-                     f"mean width {r['width_c']:.0f} °C")
+        t.caption = (f"{int(r['coverage_nominal'] * 100)}% intervals: one width for all rows {r['coverage'] * 100:.0f}% "
+                     f"covered (mean width {r['width_c']:.0f} °C)")
+        if "domain_coverage" in r:
+            bins = "; ".join(f"{b} n={v['n']} {_pct(v['coverage'])} ({_f(v['width_c'], 0)} °C)"
+                             for b, v in r["domain_coverage"].items())
+            t.caption += (f"; widening with domain distance {_pct(r.get('coverage_domain_adaptive'))} "
+                          f"(mean width {_f(r.get('width_domain_adaptive_c'), 0)} °C), per domain: {bins}")
+        if key == "tg" and "tg_after_cap" in res:
+            t.caption += f"; Tg after the Tg/Tm cap: {_pct(res['tg_after_cap']['coverage'])} covered"
         tables.append(t)
     r = res["melt"]
     t = Table(title=f"melt vs decompose: grouped CV, n={r['n']} ({r['n_positive']} melt, {r['n_negative']} not)")
@@ -84,7 +98,7 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
     t = Table(title=title)
     for c, kw in (("rank", {"justify": "right"}), ("id", {}), ("metal", {}), ("ligands", {"max_width": 24}), ("ions", {"max_width": 14}),
                   ("Tm °C [80%]", {"justify": "right"}), ("Tg °C [80%]", {"justify": "right"}),
-                  ("p_melt", {"justify": "right"}), ("score", {"justify": "right"})):
+                  ("p_melt", {"justify": "right"}), ("domain", {}), ("score", {"justify": "right"})):
         t.add_column(c, overflow="fold", **kw)
 
     def span(row: pd.Series, stem: str) -> str:
@@ -94,7 +108,7 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
     for _, row in frame.head(n).iterrows():
         t.add_row(str(row.get("rank", "")), str(row.get("id", "")), str(row.get("metal", "")),
                   str(row.get("ligands", "")), str(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
-                  _f(row.get("score"), 3))
+                  str(row.get("domain", "")), _f(row.get("score"), 3))
     return t
 
 

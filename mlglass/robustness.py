@@ -1485,8 +1485,11 @@ def _check_batch_rows(run: _Run, entry: str, frame: pd.DataFrame, out: pd.DataFr
         lo, hi, p = (out[c].to_numpy(dtype=float) for c in ("tm_lo_c", "tm_hi_c", "p_melt"))
         with np.errstate(invalid="ignore"):
             both = np.isfinite(tm) & np.isfinite(tg)
-            if np.any(both & (tg > tm + 1e-6)) or np.any(both & np.isfinite(tg_hi) & (tg_hi > tm + 1e-6)):
-                run.violation(entry, "invariant", shown, "predicted Tg (or its upper bound) above predicted Tm",
+            # issue 11: the Tg interval keeps its width after the Tg/Tm cap, so its upper bound is
+            # compared with the upper Tm bound (the point Tg stays below the point Tm)
+            if np.any(both & (tg > tm + 1e-6)) or np.any(both & np.isfinite(tg_hi) & (tg_hi > hi + 1e-6)):
+                run.violation(entry, "invariant", shown, "predicted Tg above predicted Tm (or its upper bound above "
+                                                         "the upper Tm bound)",
                               key=("tg>tm",))
             fin = np.isfinite(p)
             if np.any(fin & ((p < 0) | (p > 1))):

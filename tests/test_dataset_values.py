@@ -18,7 +18,7 @@ CSV = Path(__file__).parents[1] / "datasets" / "glasses.csv"
 COLUMNS = [
     "id", "name", "formula", "family", "series", "metal", "oxidation_state", "ligands", "counter_ions",
     "dimensionality", "route", "tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c",
-    "dh_fus_kj_mol", "ds_fus_j_mol_k", "melts", "ref", "source", "notes",
+    "dh_fus_kj_mol", "ds_fus_j_mol_k", "melts", "composite", "ref", "source", "notes",
 ]
 NUMERIC = ["tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c",
            "dh_fus_kj_mol", "ds_fus_j_mol_k"]
@@ -33,10 +33,10 @@ ROUTES = {"MQG", "MIG", "direct", ""}
 CHARGES = {
     "Im": -1, "bIm": -1, "mbIm": -1, "ClbIm": -1, "FbIm": -1, "5-Cl-2-mbIm": -1, "6-Cl-5-FbIm": -1, "MeIm": -1,
     "HTr": 0, "BTA": 0, "HbIm": 0, "HmbIm": 0, "2-Cl-HbIm": 0, "ImH2": 1, "H2dmbIm": 1, "ClbImH": 1,
-    "bba": 0, "hmba": 0, "dca": -1, "SCN": -1, "C2bpy": 1, "C4bpy": 1, "Phbpy": 1, "3-Pybpv": 1,
-    "pyrazinamide": 0, "mL1": 0, "pL2": 0, "SN": 0, "FSA": -1, "H2PO4": -1, "HPO4": -2, "H3PO4": 0, "H2O": 0,
+    "bba": 0, "hmba": 0, "dca": -1, "SCN-": -1, "C2bpy": 1, "C4bpy": 1, "Phbpy": 1, "3-Pybpv": 1,
+    "pyrazinamide": 0, "mL1": 0, "pL2": 0, "succinonitrile": 0, "FSA": -1, "H2PO4": -1, "HPO4": -2, "H3PO4": 0, "H2O": 0,
     "MeOH": 0, "C6H6": 0, "CF3SO3": -1, "hfa": -1, "p-dpeb": 0, "TPrA": 1, "dema": 1, "C4C1py": 1, "ipim": -1,
-    "Cl": -1, "Br": -1, "CoCl4": -2, "CoBr4": -2, "MnCl4": -2, "MnBr4": -2, "ZnCl4": -2, "FeCl4": -2,
+    "Cl-": -1, "Br-": -1, "CoCl4": -2, "CoBr4": -2, "MnCl4": -2, "MnBr4": -2, "ZnCl4": -2, "FeCl4": -2,
     "Co(NCS)4": -2, "SPh": -1, "SMePh": -1, "SEtPh": -1,
     # names introduced for this dataset (see datasets/README.md, "Species names")
     "Cp": -1, "tchb": 0, "pVSTFSI": -1,
@@ -62,7 +62,7 @@ EXPECTED = [
     ("co_bba3_cocl4", "tm_c", 124), ("mg_bba3_zncl4", "tm_c", 262), ("mg_bba3_cl2", "dh_fus_kj_mol", 141),
     ("cu2_scn3_c4bpy", "tm_c", 138), ("cu8_scn12_phbpy4", "tm_c", 217), ("cu_scn_3pybpv", "ds_fus_j_mol_k", 115.5),
     ("c4c1py_cu_scn2", "tm_c", 87.9), ("cu_ipim_alpha", "tm_c", 185), ("cu_ipim_beta", "tm_c", 146),
-    ("co_ncs_pyrazinamide", "tm_c", 180), ("co_ncs_pyrazinamide", "tg_c", 79),
+    ("co_ncs_pyrazinamide", "tm_c", 198), ("cd_ncs_pyrazinamide", "tm_c", 205), ("co_ncs_pyrazinamide", "tg_c", 79),
     ("cd_ncs_pyrazinamide", "td_c", 220),
     ("ag_ml1_cf3so3", "tm_c", 169), ("ag_pl2_cf3so3", "tg_c", 161),
     ("ag_ml1_cf3so3_mig", "tc_c", 102), ("ag_pl2_cf3so3_mig", "tg_c", 107),
@@ -173,6 +173,8 @@ def test_tg_below_tm(df):
 
 def test_tm_below_td_and_tg_below_tc(df):
     a = df[df["tm_c"].notna() & df["td_c"].notna()]
+    # review section 3.3: Tm ~198 degC "with a small weight loss of ~7% (from 190 degC)"
+    a = a.drop(index=[i for i in a.index if "co_ncs_pyrazinamide" in str(i) or a.loc[i].get("id") == "co_ncs_pyrazinamide"])
     assert (a["tm_c"] < a["td_c"]).all(), list(a.index)
     b = df[df["tg_c"].notna() & df["tc_c"].notna()]
     assert (b["tg_c"] < b["tc_c"]).all(), list(b.index)

@@ -35,7 +35,7 @@ def test_hsab_classes():
 
 
 def test_radius_and_defaults():
-    assert metal_ion("Zn", 2).ionic_radius_a == pytest.approx(0.88)
+    assert metal_ion("Zn", 2).ionic_radius_vi_a == pytest.approx(0.74)  # Shannon ionic (not crystal) radius, CN VI
     assert default_oxidation_state("Zn") == 2
     assert math.isfinite(metal_ion("Eu", 3).hardness_ev)
 

@@ -35,20 +35,20 @@ EXAMPLES = [
     ("Co(hmba)3[Co(NCS)4]", {"Co": 1}, {"hmba": 3}, {"Co(NCS)4": 1}),
     ("Fe(bba)3[FeCl4]", {"Fe": 1}, {"bba": 3}, {"FeCl4": 1}),
     ("Zn(bba)3[ZnCl4]", {"Zn": 1}, {"bba": 3}, {"ZnCl4": 1}),
-    ("Mg(bba)3Cl2", {"Mg": 1}, {"bba": 3, "Cl": 2}, {}),
+    ("Mg(bba)3Cl2", {"Mg": 1}, {"bba": 3}, {"Cl-": 2}),
     ("(TPrA)[Mn(dca)3]", {"Mn": 1}, {"dca": 3}, {"TPrA": 1}),
     ("[Zn(HPO4)(H2PO4)2](ImH2)2", {"Zn": 1}, {"HPO4": 1, "H2PO4": 2}, {"ImH2": 2}),
     ("[Zn3(H2PO4)6(H2O)3](HbIm)", {"Zn": 1}, {"H2PO4": 2, "H2O": 1}, {"HbIm": 1 / 3}),
     ("Zn(HTr)2(H2PO4)2", {"Zn": 1}, {"HTr": 2, "H2PO4": 2}, {}),
-    ("Cu2(SCN)3(C2bpy)", {"Cu": 1}, {"SCN": 1.5, "C2bpy": 0.5}, {}),
-    ("Cu8(SCN)12(Phbpy)4", {"Cu": 1}, {"SCN": 1.5, "Phbpy": 0.5}, {}),
+    ("Cu2(SCN)3(C2bpy)", {"Cu": 1}, {"SCN-": 1.5, "C2bpy": 0.5}, {}),
+    ("Cu8(SCN)12(Phbpy)4", {"Cu": 1}, {"SCN-": 1.5, "Phbpy": 0.5}, {}),
     ("[Ag(mL1)(CF3SO3)]2·2C6H6", {"Ag": 1}, {"mL1": 1, "CF3SO3": 1}, {"C6H6": 1}),
     ("[Ag(mL1)(CF3SO3)]2.2C6H6", {"Ag": 1}, {"mL1": 1, "CF3SO3": 1}, {"C6H6": 1}),
     ("[Ag(mL1)(CF3SO3)]2*2C6H6", {"Ag": 1}, {"mL1": 1, "CF3SO3": 1}, {"C6H6": 1}),
-    ("[Co(μ-NCS)2(C5H5N3O)2]2·C5H5N3O", {"Co": 1}, {"NCS": 2, "C5H5N3O": 2}, {"C5H5N3O": 0.5}),
-    ("[Co(mu-NCS)2(C5H5N3O)2]2·C5H5N3O", {"Co": 1}, {"NCS": 2, "C5H5N3O": 2}, {"C5H5N3O": 0.5}),
+    ("[Co(μ-NCS)2(C5H5N3O)2]2·C5H5N3O", {"Co": 1}, {"SCN-": 2, "C5H5N3O": 2}, {"C5H5N3O": 0.5}),
+    ("[Co(mu-NCS)2(C5H5N3O)2]2·C5H5N3O", {"Co": 1}, {"SCN-": 2, "C5H5N3O": 2}, {"C5H5N3O": 0.5}),
     ("Eu(hfa)3(p-dpeb)", {"Eu": 1}, {"hfa": 3, "p-dpeb": 1}, {}),
-    ("(C4C1py)[Cu(SCN)2]", {"Cu": 1}, {"SCN": 2}, {"C4C1py": 1}),
+    ("(C4C1py)[Cu(SCN)2]", {"Cu": 1}, {"SCN-": 2}, {"C4C1py": 1}),
     ("(dema)0.35[Zn(H2PO4)2.35(H3PO4)0.65]", {"Zn": 1}, {"H2PO4": 2.35, "H3PO4": 0.65}, {"dema": 0.35}),
     ("Au(SPh)", {"Au": 1}, {"SPh": 1}, {}),
     ("Zn(Im)1.62(ClbIm)0.38", {"Zn": 1}, {"Im": 1.62, "ClbIm": 0.38}, {}),
@@ -63,8 +63,8 @@ EXAMPLES = [
     ("Zn(Im)2·0.5H2O.MeOH", {"Zn": 1}, {"Im": 2}, {"H2O": 0.5, "MeOH": 1}),
     ("Zn(Im)2 · 2(H2O)", {"Zn": 1}, {"Im": 2}, {"H2O": 2}),
     ("Zn(Im)2·1,4-dioxane", {"Zn": 1}, {"Im": 2}, {"1,4-dioxane": 1}),
-    ("K[Zn(CN)3]", {"Zn": 1}, {"CN": 3}, {"K": 1}),
-    ("[Zn(Im)2]Cl", {"Zn": 1}, {"Im": 2}, {"Cl": 1}),
+    ("K[Zn(CN)3]", {"Zn": 1}, {"CN-": 3}, {"K": 1}),
+    ("[Zn(Im)2]Cl", {"Zn": 1}, {"Im": 2}, {"Cl-": 1}),
     ("Li(N(SO2F)2)(NCCH2CH2CN)2", {"Li": 1}, {"N(SO2F)2": 1, "NCCH2CH2CN": 2}, {}),
     ("[Co(hmba)3][Co(NCS)4]", {"Co": 1}, {"hmba": 3}, {"Co(NCS)4": 1}),
 ]
@@ -271,8 +271,8 @@ def test_format_type_error():
 # ----------------------------------------------------------------------------- properties
 
 METALS = ["Zn", "Co", "Cd", "Cu", "Mn", "Fe", "Mg", "Ag", "Ni", "Li", "Eu"]
-LIGANDS = ["Im", "bIm", "mbIm", "ClbIm", "HTr", "H2PO4", "HPO4", "dca", "SCN", "bba", "hmba", "5-Cl-2-mbIm",
-           "6-Cl-5-FbIm", "p-dpeb", "C2bpy", "3-Pybpv", "Cl", "N(SO2F)2", "c1cnc[nH]1", "4,4'-bpy"]
+LIGANDS = ["Im", "bIm", "mbIm", "ClbIm", "HTr", "H2PO4", "HPO4", "dca", "SCN-", "bba", "hmba", "5-Cl-2-mbIm",
+           "6-Cl-5-FbIm", "p-dpeb", "C2bpy", "3-Pybpv", "Cl-", "N(SO2F)2", "c1cnc[nH]1", "4,4'-bpy"]
 COUNTER_IONS = ["ImH2", "TPrA", "CoCl4", "Co(NCS)4", "C6H6", "FeCl4", "H2O", "K"]
 
 _amount = st.one_of(

@@ -22,10 +22,10 @@ DONOR_KINDS = {
 ROLES = {"bridging_linker", "terminal_ligand", "counter_ion", "guest", "complex_anion"}
 REQUIRED = [
     "Im", "bIm", "mbIm", "ClbIm", "FbIm", "5-Cl-2-mbIm", "6-Cl-5-FbIm", "MeIm", "HTr", "BTA", "HbIm", "HmbIm",
-    "ImH2", "H2dmbIm", "ClbImH", "bba", "hmba", "dca", "SCN", "C2bpy", "C4bpy", "Phbpy", "3-Pybpv",
-    "pyrazinamide", "mL1", "pL2", "SN", "FSA", "H2PO4", "HPO4", "H3PO4", "H2O", "MeOH", "C6H6", "CF3SO3",
-    "hfa", "p-dpeb", "TPrA", "dema", "C4C1py", "ipim", "Cl", "Br", "CoCl4", "CoBr4", "MnCl4", "MnBr4",
-    "ZnCl4", "FeCl4", "Co(NCS)4", "SPh", "SMePh", "SEtPh", "BDC", "BTC", "ndc", "OH", "O", "dobdc", "DABCO",
+    "ImH2", "H2dmbIm", "ClbImH", "bba", "hmba", "dca", "SCN-", "C2bpy", "C4bpy", "Phbpy", "3-Pybpv",
+    "pyrazinamide", "mL1", "pL2", "succinonitrile", "FSA", "H2PO4", "HPO4", "H3PO4", "H2O", "MeOH", "C6H6", "CF3SO3",
+    "hfa", "p-dpeb", "TPrA", "dema", "C4C1py", "ipim", "Cl-", "Br-", "CoCl4", "CoBr4", "MnCl4", "MnBr4",
+    "ZnCl4", "FeCl4", "Co(NCS)4", "SPh", "SMePh", "SEtPh", "BDC", "BTC", "ndc", "OH", "O2-", "dobdc", "DABCO",
 ]
 
 
@@ -158,7 +158,7 @@ def test_benzimidazolate_heavier_than_imidazolate(mols):
 
 
 def test_neutral_azoles(by_name):
-    for name in ("HTr", "BTA", "HbIm", "HmbIm", "bba", "hmba", "SN", "pyrazinamide", "p-dpeb", "DABCO",
+    for name in ("HTr", "BTA", "HbIm", "HmbIm", "bba", "hmba", "succinonitrile", "pyrazinamide", "p-dpeb", "DABCO",
                  "H2O", "MeOH", "C6H6", "mL1", "pL2", "H3PO4"):
         assert int(by_name[name]["charge"]) == 0, name
 
@@ -170,8 +170,8 @@ def test_anionic_azolates(by_name):
 
 
 def test_linker_charges(by_name):
-    expected = {"BDC": -2, "BTC": -3, "ndc": -2, "dobdc": -4, "OH": -1, "O": -2, "H2PO4": -1, "HPO4": -2,
-                "SCN": -1, "dca": -1, "FSA": -1, "CF3SO3": -1, "hfa": -1, "SPh": -1, "TPrA": 1, "dema": 1,
+    expected = {"BDC": -2, "BTC": -3, "ndc": -2, "dobdc": -4, "OH": -1, "O2-": -2, "H2PO4": -1, "HPO4": -2,
+                "SCN-": -1, "dca": -1, "FSA": -1, "CF3SO3": -1, "hfa": -1, "SPh": -1, "TPrA": 1, "dema": 1,
                 "C4C1py": 1, "C2bpy": 1, "C4bpy": 1, "Phbpy": 1, "3-Pybpv": 1, "H2dmbIm": 1, "ClbImH": 1}
     for name, q in expected.items():
         assert int(by_name[name]["charge"]) == q, name
@@ -210,7 +210,7 @@ def test_review_isomers(mols):
 def test_alias_lookup_examples(table):
     alias_to_name = {a: row.name for row in table.itertuples() for a in _split(row.aliases)}
     assert alias_to_name["H2Im"] == "ImH2"
-    assert alias_to_name["NCS"] == "SCN"
+    assert alias_to_name["NCS-"] == "SCN-"
     assert alias_to_name["mIm"] == "MeIm"
     assert alias_to_name["2-mIm"] == "MeIm"
     assert alias_to_name["Htrz"] == "HTr"

@@ -59,8 +59,11 @@ class TestPredictor:
         out = tiny_predictor.predict(glasses[glasses["metal"] != ""])
         ok = out["error"] == ""
         assert (out.loc[ok, "tg_c"] < out.loc[ok, "tm_c"]).all()
+        # issue 11: after the cap the interval keeps its width (it brackets the capped point);
+        # its upper bound is limited by the upper Tm bound
         assert (out.loc[ok, "tg_hi_c"] + 273.15 <= tiny_predictor.metadata["tg_tm_ratio_cap"] *
-                (out.loc[ok, "tm_c"] + 273.15) + 1e-6).all()
+                (out.loc[ok, "tm_hi_c"] + 273.15) + 1e-6).all()
+        assert (out.loc[ok, "tg_lo_c"] < out.loc[ok, "tg_c"]).all() and (out.loc[ok, "tg_c"] <= out.loc[ok, "tg_hi_c"]).all()
 
     def test_td_limits_p_melt(self, tiny_predictor):
         base = pd.DataFrame({"metal": ["Zn"] * 2, "ligands": ["Im:2"] * 2})

@@ -52,11 +52,11 @@ def zif62_dominated() -> pd.DataFrame:
                         "ligands": [f"Im:{2 - x:g};bIm:{x:g}" for x in xs], "counter_ions": "", "dimensionality": "3",
                         **_frame(150 + 10 * xs, 0.95)})
     others_comp = [("Co", "dca:3", "TPrA:1"), ("Ni", "dca:3", "TPrA:1"), ("Mn", "bba:3", "MnCl4:1"),
-                   ("Fe", "hmba:3", "FeCl4:1"), ("Cu", "SCN:1.5;C2bpy:0.5", ""), ("Cu", "SCN:1.5;C4bpy:0.5", ""),
+                   ("Fe", "hmba:3", "FeCl4:1"), ("Cu", "SCN-:1.5;C2bpy:0.5", ""), ("Cu", "SCN-:1.5;C4bpy:0.5", ""),
                    ("Cd", "HPO4:1;H2PO4:2", "ImH2:2"), ("Mn", "HTr:2;H2PO4:2", ""), ("Ag", "mL1:1;CF3SO3:1", "C6H6:1"),
-                   ("Li", "SN:2", "FSA:1"), ("Co", "Im:2", ""), ("Co", "Im:1.5;mbIm:0.5", ""),
+                   ("Li", "succinonitrile:2", "FSA:1"), ("Co", "Im:2", ""), ("Co", "Im:1.5;mbIm:0.5", ""),
                    ("Zn", "Im:1.6;ClbIm:0.4", ""), ("Zn:0.5;Co:0.5", "Im:1.8;FbIm:0.2", ""), ("Mg", "bba:3", "ZnCl4:1"),
-                   ("Eu", "hfa:3;p-dpeb:1", ""), ("Au", "SPh:1", ""), ("Co", "SCN:2;pyrazinamide:2", ""),
+                   ("Eu", "hfa:3;p-dpeb:1", ""), ("Au", "SPh:1", ""), ("Co", "SCN-:2;pyrazinamide:2", ""),
                    ("Zn", "HTr:2;H2PO4:2", ""), ("Fe", "dca:3", "TPrA:1")]
     tm = np.linspace(190, 260, 20)
     others = pd.DataFrame({"id": [f"other_{i:02d}" for i in range(20)], "metal": [c[0] for c in others_comp],

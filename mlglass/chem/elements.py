@@ -1,8 +1,10 @@
 """Metal-ion chemistry derived from pymatgen's element data.
 
 Nothing here is a hand-typed periodic table: d-electron counts come from the
-ground-state electron configuration, radii from pymatgen's Shannon table,
-electronegativity and ionisation energies from pymatgen's element data.
+group number and the ion's charge, radii from pymatgen's copy of Shannon's table
+(*ionic* radii at a stated coordination number; a charge or coordination number
+missing from the table gives NaN, never another charge's value), electronegativity
+and ionisation energies from pymatgen's element data.
 The only hand-written knowledge is Pearson's qualitative hard/soft
 classification of common cations, which no library ships (cited below).
 
@@ -33,7 +35,9 @@ __all__ = [
     "d_electron_count",
     "cfse",
     "pearson_hardness_ev",
+    "shannon_ionic_radius",
     "HSAB_CLASS_VALUE",
+    "DELTA_T_OVER_DELTA_O",
 ]
 
 #: Numeric value of the HSAB classes (0 hard, 0.5 borderline, 1 soft).
@@ -119,39 +123,51 @@ def _valence_counts(el: Element) -> tuple[int, int, int]:
 
 @lru_cache(maxsize=None)
 def d_electron_count(symbol: str, oxidation_state: float) -> int:
-    """Number of d electrons of the ion M^(ox+), from the neutral-atom configuration.
+    """Number of d electrons of the ion M^(ox+).
 
-    For d-block metals: (n-1)d + ns electrons of the atom minus the oxidation
-    state (ions lose s electrons first), clipped to 0-10. p-block metals with a
-    filled (n-1)d shell (Ga, In, Sn, ...) keep d10. s- and f-block metals: 0.
+    d-block metals: group number minus the oxidation state, clipped to 0-10
+    (the ion's configuration, not the neutral atom's: Pd is 4d10 5s0 as an atom,
+    but Pd2+ is d8). p-block metals with a filled (n-1)d shell (Ga, In, Sn, Pb, ...)
+    keep d10. s- and f-block metals: 0.
 
     Examples
     --------
-    >>> d_electron_count("Zn", 2), d_electron_count("Co", 2), d_electron_count("Cu", 1)
-    (10, 7, 10)
+    >>> d_electron_count("Zn", 2), d_electron_count("Co", 2), d_electron_count("Cu", 1), d_electron_count("Pd", 2)
+    (10, 7, 10, 8)
     """
     el = _element(symbol)
     ox = float(oxidation_state)
-    d, f, s = _valence_counts(el)
     if el.block == "d":
-        return int(min(10, max(0, round(d + s - ox))))
+        return int(min(10, max(0, round(int(el.group) - ox))))
     if el.block == "p":
+        d, _, _ = _valence_counts(el)
         return 10 if d == 10 else 0
-    if el.block == "f" and d:  # La, Ac, Gd ... with a 5d/6d electron: it is lost before f
-        return 0
     return 0
 
 
-def cfse(d_count: int, geometry: str = "octahedral") -> float:
-    """High-spin crystal-field stabilisation energy in units of Delta (negative = stabilised).
+#: Delta_t / Delta_o for the same metal and ligands (point-charge crystal-field theory).
+DELTA_T_OVER_DELTA_O = 4.0 / 9.0
+
+
+def cfse(d_count: int, geometry: str = "octahedral", *, unit: str = "own") -> float:
+    """High-spin crystal-field stabilisation energy (negative = stabilised).
 
     Octahedral: t2g at -0.4 Delta_o, eg at +0.6 Delta_o. Tetrahedral: e at -0.6 Delta_t,
     t2 at +0.4 Delta_t. Electrons fill high spin (weak-field ligands, as in most CPs).
+
+    Parameters
+    ----------
+    unit : {"own", "delta_o"}, default="own"
+        ``"own"``: in units of the geometry's own splitting (Delta_o or Delta_t);
+        ``"delta_o"``: both geometries in units of Delta_o, with
+        Delta_t = 4/9 Delta_o (:data:`DELTA_T_OVER_DELTA_O`), so the values share one axis.
 
     Examples
     --------
     >>> cfse(10, "octahedral"), cfse(7, "octahedral"), cfse(7, "tetrahedral")
     (0.0, -0.8, -1.2)
+    >>> round(cfse(7, "tetrahedral", unit="delta_o"), 4)
+    -0.5333
     """
     if not 0 <= d_count <= 10:
         raise ValueError(f"d_count must be 0-10, got {d_count}")
@@ -173,6 +189,8 @@ def cfse(d_count: int, geometry: str = "octahedral") -> float:
                 occ_upper[i] += 1
             remaining -= 1
     value = sum(occ_lower) * e_lower + sum(occ_upper) * e_upper
+    if unit == "delta_o" and geometry == "tetrahedral":
+        value *= DELTA_T_OVER_DELTA_O
     return round(value, 6) + 0.0
 
 
@@ -202,6 +220,42 @@ def pearson_hardness_ev(symbol: str, oxidation_state: float) -> float:
     return (1 - w) * eta(lo) + w * eta(lo + 1)
 
 
+@lru_cache(maxsize=None)
+def shannon_ionic_radius(symbol: str, oxidation_state: float, coordination: str = "VI") -> float:
+    """Shannon (1976) *ionic* radius of M^(ox+) at a coordination number, in angstrom.
+
+    Read from pymatgen's copy of Shannon's table (``Element.data["Shannon radii"]``),
+    column ``ionic_radius`` (not the crystal radius, which is 0.14 A larger for
+    cations). Where the table lists high- and low-spin values the high-spin one is
+    used (weak-field ligands, as in :func:`cfse`). A charge or coordination number
+    that the table does not list gives NaN: a radius is never borrowed from
+    another charge or coordination number.
+
+    Parameters
+    ----------
+    coordination : str, default="VI"
+        Roman numeral as in Shannon's table (``"IV"`` tetrahedral, ``"VI"`` octahedral).
+
+    Examples
+    --------
+    >>> shannon_ionic_radius("Zn", 2, "VI"), shannon_ionic_radius("Zn", 2, "IV")
+    (0.74, 0.6)
+    """
+    el = _element(symbol)
+    ox = float(oxidation_state)
+    if not ox.is_integer():
+        return math.nan
+    table = (el.data.get("Shannon radii") or {}).get(str(int(ox)), {})
+    entry = table.get(coordination)
+    if not entry:
+        return math.nan
+    for spin in ("High Spin", ""):
+        if spin in entry and "ionic_radius" in entry[spin]:
+            return float(entry[spin]["ionic_radius"])
+    first = next(iter(entry.values()))
+    return float(first.get("ionic_radius", math.nan))
+
+
 def _class_from_hardness(eta: float, charge: float) -> str:
     # Thresholds chosen so that the classes of the tabulated ions are mostly reproduced:
     # soft ions (Cu+, Ag+, Cd2+) have eta < ~6.5 eV; hard ions (Li+, Mg2+, Cr3+) eta > ~10 eV.
@@ -226,9 +280,10 @@ class MetalIon:
     oxidation_state : float
     d_electrons : int
     cfse_oct, cfse_tet : float
-        High-spin CFSE in units of Delta_o / Delta_t.
-    ionic_radius_a : float
-        Shannon ionic radius in angstrom (pymatgen; nearest tabulated charge).
+        High-spin CFSE, both in units of Delta_o (Delta_t = 4/9 Delta_o).
+    ionic_radius_vi_a, ionic_radius_iv_a : float
+        Shannon ionic radius in angstrom at coordination number VI / IV
+        (:func:`shannon_ionic_radius`; NaN where Shannon lists none).
     electronegativity : float
         Pauling electronegativity.
     hardness_ev : float
@@ -245,7 +300,8 @@ class MetalIon:
     d_electrons: int
     cfse_oct: float
     cfse_tet: float
-    ionic_radius_a: float
+    ionic_radius_vi_a: float
+    ionic_radius_iv_a: float
     electronegativity: float
     hardness_ev: float
     hsab_class: str
@@ -282,17 +338,12 @@ def metal_ion(symbol: str, oxidation_state: float | None = None) -> MetalIon:
             f"{symbol} cannot be in oxidation state {ox:g} (known states: "
             f"{', '.join(f'+{s}' for s in sorted(set(el.oxidation_states)) if s > 0)})")
     d = d_electron_count(symbol, ox)
-    radii = {float(k): float(v) for k, v in el.ionic_radii.items()}
-    if radii:
-        nearest = min(radii, key=lambda k: (abs(k - ox), k))
-        radius = radii[nearest]
-    else:
-        radius = float(el.atomic_radius or math.nan)
     eta = pearson_hardness_ev(symbol, ox)
     cls = _PEARSON_ACIDS.get((symbol, int(round(ox))), None) or _class_from_hardness(eta, ox)
     return MetalIon(
         symbol=symbol, oxidation_state=ox, d_electrons=d, cfse_oct=cfse(d, "octahedral"),
-        cfse_tet=cfse(d, "tetrahedral"), ionic_radius_a=radius, electronegativity=float(el.X),
+        cfse_tet=cfse(d, "tetrahedral", unit="delta_o"), ionic_radius_vi_a=shannon_ionic_radius(symbol, ox, "VI"),
+        ionic_radius_iv_a=shannon_ionic_radius(symbol, ox, "IV"), electronegativity=float(el.X),
         hardness_ev=eta, hsab_class=cls, period=int(el.row), group=int(el.group),
         atomic_mass=float(el.atomic_mass),
     )

@@ -5,6 +5,18 @@ compound, with its charge. Users name species either by a library name
 (``"bIm"``, ``"H2PO4"``; see ``mlglass/chem/data/ligands.csv``, built from the
 Abbreviations of Ma & Horike, Chem. Rev. 2022, 122, 4163) or by a SMILES.
 Descriptors are computed once per canonical SMILES and cached.
+
+Names and SMILES: one rule
+--------------------------
+**A string that RDKit parses as a SMILES is always that molecule.** ``O`` is
+water, ``Cl`` is HCl, ``CN`` is methylamine, ``SCN`` is aminomethanethiol. Library
+names and aliases are therefore spelled so that none of them is a valid SMILES of
+another species (checked by the test suite): chloride is ``Cl-``, bromide ``Br-``,
+oxide ``O2-``, cyanide ``CN-``, thiocyanate ``SCN-`` (alias ``NCS-``), succinonitrile
+``succinonitrile``. A library name that is also the SMILES of the *same* species
+(``[Cl-]``) is harmless. Formula strings are the review's notation, not SMILES: there
+:mod:`mlglass.formula` writes the review's abbreviations (``SCN``, ``SN``, bare ``Cl``)
+under their library spellings.
 """
 
 from __future__ import annotations
@@ -43,9 +55,13 @@ MAX_HEAVY_ATOMS = 150
 _MAX_RINGS = 20
 _MAX_AUTOMORPHISMS = 5000
 
-#: Pearson HSAB softness of donor kinds (0 hard, 0.5 borderline, 1 soft). O donors
-#: and amines are hard; azole/pyridine N, Br- borderline; S donors and nitriles soft
-#: (the review's Li+/succinonitrile argument treats nitrile N as a soft base).
+#: The one donor scale of mlglass: Pearson HSAB class of the donor (base) as a number,
+#: 0 hard, 0.5 borderline, 1 soft (R. G. Pearson, J. Am. Chem. Soc. 1963, 85, 3533,
+#: Table II of bases). O donors (carboxylate, phosphate, water, ...) and amines are hard;
+#: azole/azolate/pyridine N and Br- borderline; thiolate S soft; thiocyanate 0.75 (N end
+#: borderline, S end soft, both used in Cu(I) thiocyanate CPs); nitriles soft (the review's
+#: Li+/succinonitrile argument, section 7.1.2). No neutral-atom hardness is used for donors:
+#: it ranks O softer than azolate N, against these classes.
 DONOR_SOFTNESS = {
     "azolate_N": 0.5, "azole_N": 0.5, "pyridine_N": 0.5, "amine_N": 0.0, "nitrile_N": 1.0,
     "thiocyanate_NS": 0.75, "phosphate_O": 0.0, "amide_O": 0.0, "carboxylate_O": 0.0,
@@ -164,16 +180,26 @@ def _parse_smiles(text: str, field: str) -> Chem.Mol:
     return mol
 
 
+@lru_cache(maxsize=65536)
+def _is_smiles(text: str) -> bool:
+    """True if RDKit parses ``text`` as a SMILES with at least one heavy atom."""
+    if len(text) > MAX_SMILES_LENGTH or not text.isascii() or any(c.isspace() for c in text):
+        return False
+    mol = Chem.MolFromSmiles(text)
+    return mol is not None and mol.GetNumHeavyAtoms() > 0
+
+
 def _looks_like_smiles(name: str) -> bool:
     return any(c in name for c in "=#[]@") or name.islower() or name in ("C", "N", "O", "S")
 
 
 @lru_cache(maxsize=65536)
 def resolve_species(name: str, field: str = "ligands") -> Species:
-    """Resolve a library name (or alias) or a SMILES to a :class:`Species`.
+    """Resolve a SMILES or a library name (or alias) to a :class:`Species`.
 
-    Library names are matched exactly, then case-insensitively; anything else
-    is parsed as SMILES.
+    A valid SMILES is read as that molecule (module docstring); a SMILES of a
+    library species gets the library's donor and role data. Anything else is
+    matched to the library names exactly, then case-insensitively.
 
     Raises
     ------
@@ -187,13 +213,15 @@ def resolve_species(name: str, field: str = "ligands") -> Species:
     name = name.strip()
     exact, folded = _name_index()
     idx = exact.get(name)
-    if idx is None:
+    if idx is None and not _is_smiles(name):
         idx = folded.get(name.casefold())
-    if idx is not None:
+    if idx is not None and not _is_smiles(name):
         return _from_library_row(name, idx)
     try:
         mol = _parse_smiles(name, field)
     except InvalidSmilesError as err:
+        if idx is not None:
+            return _from_library_row(name, idx)
         if _looks_like_smiles(name):
             raise
         close = difflib.get_close_matches(name, list(exact), n=4, cutoff=0.6)
@@ -249,8 +277,7 @@ class SpeciesDescriptors:
         "heavy_atoms", "molar_mass_g_per_mol", "vdw_volume_a3", "charge", "abs_charge",
         "charge_density", "rotatable_bonds", "kier_phi", "fraction_csp3", "longest_flexible_chain",
         "symmetry_class_fraction", "log2_automorphisms", "ring_count", "aromatic_fraction",
-        "h_bond_donors", "halogens", "ewg_count", "donor_softness", "donor_atoms", "donor_atom_hardness_ev",
-        "contains_metal",
+        "h_bond_donors", "halogens", "ewg_count", "donor_softness", "donor_atoms", "contains_metal",
     )
 
 
@@ -291,14 +318,19 @@ def _longest_flexible_chain(mol: Chem.Mol) -> int:
 
 
 def _skeleton(mol: Chem.Mol) -> Chem.Mol:
-    """Heavy-atom graph with element labels only (no charges, H counts or bond orders).
+    """Heavy-atom graph labelled by element and hydrogen count (no charges or bond orders).
 
     Symmetry is judged on this skeleton so that a charge drawn on one resonance
-    position (imidazolate ``c1c[n-]cn1``) does not break the molecule's symmetry.
+    position (imidazolate ``c1c[n-]cn1``) does not break the molecule's symmetry,
+    while the species keeps its hydrogens as it is: H2PO4-, HPO4 2- and H3PO4 differ
+    (their OH and O oxygens are not equivalent). The H count is carried in the atom's
+    isotope label, which the canonical ranking and the automorphism search compare.
     """
     rw = Chem.RWMol()
     for a in mol.GetAtoms():
-        rw.AddAtom(Chem.Atom(a.GetAtomicNum()))
+        atom = Chem.Atom(a.GetAtomicNum())
+        atom.SetIsotope(a.GetTotalNumHs() + 1)
+        rw.AddAtom(atom)
     for b in mol.GetBonds():
         rw.AddBond(b.GetBeginAtomIdx(), b.GetEndAtomIdx(), Chem.BondType.SINGLE)
     sk = rw.GetMol()
@@ -318,23 +350,36 @@ def _vdw_volume(mol: Chem.Mol) -> float:
 
 
 def _charge_density(mol: Chem.Mol) -> float:
-    """|formal charge| divided by the atoms it is spread over (conjugated system hosting it)."""
-    charged = [a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() != 0]
+    """|net formal charge| divided by the number of atoms that carry it in some resonance form.
+
+    The carriers are the atoms with a formal charge in any resonance structure that
+    RDKit enumerates (``Chem.ResonanceMolSupplier``), plus, for an oxo-anion, the
+    H-free terminal O/S atoms on the same central atom as a charged terminal O/S
+    (P=O / S=O resonance, which RDKit does not enumerate for hypervalent centres).
+    So OH- is 1, acetate and H2PO4- 1/2, HPO4 2- 2/3, triflate 1/3, imidazolate 1/3:
+    computed on the species as it is, with its hydrogens.
+    """
     q = abs(Chem.GetFormalCharge(mol))
-    if not charged or q == 0:
+    if q == 0:
         return 0.0
-    # atoms reachable from charged atoms through conjugated bonds
-    host = set(charged)
-    stack = list(charged)
-    while stack:
-        u = stack.pop()
-        for b in mol.GetAtomWithIdx(u).GetBonds():
-            if b.GetIsConjugated():
-                v = b.GetOtherAtomIdx(u)
-                if v not in host:
-                    host.add(v)
-                    stack.append(v)
-    return q / len(host)
+    host: set[int] = set()
+    try:
+        sup = Chem.ResonanceMolSupplier(mol)
+        for k in range(min(len(sup), 64)):
+            res = sup[k]
+            if res is not None:
+                host.update(a.GetIdx() for a in res.GetAtoms() if a.GetFormalCharge() != 0)
+    except (RuntimeError, ValueError):  # pragma: no cover - RDKit failure: formal charges only
+        pass
+    host.update(a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() != 0)
+    for i in list(host):
+        atom = mol.GetAtomWithIdx(i)
+        if atom.GetSymbol() in ("O", "S") and atom.GetDegree() == 1 and atom.GetTotalNumHs() == 0:
+            centre = atom.GetNeighbors()[0]
+            for nb in centre.GetNeighbors():
+                if nb.GetSymbol() in ("O", "S") and nb.GetDegree() == 1 and nb.GetTotalNumHs() == 0:
+                    host.add(nb.GetIdx())
+    return q / max(len(host), 1)
 
 
 @lru_cache(maxsize=65536)
@@ -348,8 +393,6 @@ def species_descriptors(smiles: str, donor_kind: str = "none", n_donors: int = 0
     breaking) over heavy atoms, and log2 of the automorphism-group size
     (capped at 5000 automorphisms).
     """
-    from pymatgen.core.periodic_table import Element
-
     from mlglass.chem.elements import is_metal
 
     mol = Chem.MolFromSmiles(smiles)
@@ -369,20 +412,6 @@ def species_descriptors(smiles: str, donor_kind: str = "none", n_donors: int = 0
     arom = sum(a.GetIsAromatic() for a in mol.GetAtoms()) / n
     halogens = len(mol.GetSubstructMatches(_HALOGEN)) if charge == 0 or n > 1 else 0
     ewg = sum(len(mol.GetSubstructMatches(p)) for p in _EWG) if n > 1 else 0
-    donor_symbol = {"azolate_N": "N", "azole_N": "N", "pyridine_N": "N", "amine_N": "N", "nitrile_N": "N",
-                    "thiocyanate_NS": "N", "phosphate_O": "O", "amide_O": "O", "carboxylate_O": "O",
-                    "phosphine_oxide_O": "O", "diketonate_O": "O", "sulfonate_O": "O", "thiolate_S": "S",
-                    "oxide_O": "O", "hydroxide_O": "O", "water_O": "O", "alcohol_O": "O", "cyanide_C": "C",
-                    "carbanion_C": "C"}
-    sym = donor_symbol.get(donor_kind)
-    if donor_kind == "halide" and n == 1:
-        sym = mol.GetAtomWithIdx(0).GetSymbol()
-    if sym is not None:
-        el = Element(sym)
-        ea = max(float(el.electron_affinity or 0.0), 0.0)
-        donor_hardness = (float(el.ionization_energies[0]) - ea) / 2
-    else:
-        donor_hardness = math.nan
     has_metal = float(any(is_metal(a.GetSymbol()) for a in mol.GetAtoms()))
     values = (
         float(n), float(rdMolDescriptors.CalcExactMolWt(mol)), _vdw_volume(mol), float(charge), float(abs(charge)),
@@ -390,7 +419,7 @@ def species_descriptors(smiles: str, donor_kind: str = "none", n_donors: int = 0
         float(rdMolDescriptors.CalcFractionCSP3(mol)), float(_longest_flexible_chain(mol)), classes,
         math.log2(max(autos, 1)), float(rdMolDescriptors.CalcNumRings(mol)), arom,
         float(rdMolDescriptors.CalcNumHBD(mol)), float(halogens), float(ewg),
-        DONOR_SOFTNESS.get(donor_kind, math.nan), float(n_donors), donor_hardness, has_metal,
+        DONOR_SOFTNESS.get(donor_kind, math.nan), float(n_donors), has_metal,
     )
     return values
 

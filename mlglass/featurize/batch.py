@@ -18,6 +18,7 @@ import numpy as np
 
 from mlglass.chem.elements import MetalIon, metal_ion
 from mlglass.chem.ligands import resolve_species, species_descriptors
+from mlglass.chem.oxidation import oxidation_state
 from mlglass.errors import RecordError
 from mlglass.records import CompoundRecord
 
@@ -120,7 +121,7 @@ def build_batch(records: Sequence[CompoundRecord]) -> RecordBatch:
         try:
             mrow = []
             for sym, frac in rec.metals:
-                ion = _ion(sym, rec.oxidation_state_of(sym))
+                ion = _ion(sym, oxidation_state(rec, sym))
                 j = metal_pos.get(id(ion))
                 if j is None:
                     j = metal_pos[id(ion)] = len(metals)

@@ -7,6 +7,8 @@ import math
 import numpy as np
 
 from mlglass.chem.elements import metal_ion
+from mlglass.chem.ligands import SpeciesDescriptors
+from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
@@ -14,8 +16,7 @@ from mlglass.records import CompoundRecord
 
 __all__ = ["HSABFeaturizer"]
 
-_SOFT = 17   # index of "donor softness" in SpeciesDescriptors.LABELS
-_HARD = 19   # index of "donor atom hardness ev"
+_SOFT = SpeciesDescriptors.LABELS.index("donor_softness")
 
 
 class HSABFeaturizer(RecordFeaturizer):
@@ -30,8 +31,11 @@ class HSABFeaturizer(RecordFeaturizer):
     - ``hsab_mismatch``: mean |softness(metal) - softness(donor)| over metal/ligand pairs
       weighted by site fraction and moles of ligand (0 match ... 1 hard/soft mismatch).
     - ``hsab_signed_difference``: mean softness(metal) - softness(donor).
-    - ``hsab_hardness_gap_ev``: metal absolute hardness minus donor-atom absolute hardness (eV).
     - ``hsab_donor_softness``: ligand-weighted donor softness.
+
+    Donors are placed on one scale only, Pearson's HSAB classes
+    (:data:`mlglass.chem.ligands.DONOR_SOFTNESS`); no neutral-atom hardness is used for
+    donors (it ranks O donors softer than azolate N, against Pearson's classes).
 
     Parameters
     ----------
@@ -40,35 +44,34 @@ class HSABFeaturizer(RecordFeaturizer):
     """
 
     def feature_labels(self) -> list[str]:
-        return ["hsab_mismatch", "hsab_signed_difference", "hsab_hardness_gap_ev", "hsab_donor_softness"]
+        return ["hsab_mismatch", "hsab_signed_difference", "hsab_donor_softness"]
 
     def featurize(self, record: CompoundRecord) -> list[float]:
-        metals = [(metal_ion(s, record.oxidation_state_of(s)), f) for s, f in record.metals]
+        metals = [(metal_ion(s, oxidation_state(record, s)), f) for s, f in record.metals]
         donors = []
         for comp in record.ligands:
             v, _ = species_vector(comp, "ligands")
             if not math.isnan(v[_SOFT]):
-                donors.append((v[_SOFT], v[_HARD], comp.amount))
+                donors.append((v[_SOFT], comp.amount))
         if not donors:
-            return [math.nan] * 4
-        wsum = sum(a for *_, a in donors)
-        mismatch = signed = gap = 0.0
+            return [math.nan] * 3
+        wsum = sum(a for _, a in donors)
+        mismatch = signed = 0.0
         for ion, f in metals:
-            for soft, hard, a in donors:
+            for soft, a in donors:
                 w = f * a / wsum
                 mismatch += w * abs(ion.hsab_value - soft)
                 signed += w * (ion.hsab_value - soft)
-                gap += w * (ion.hardness_ev - hard) if not math.isnan(hard) else 0.0
-        donor_soft = sum(s * a for s, _, a in donors) / wsum
-        return [mismatch, signed, gap, donor_soft]
+        donor_soft = sum(s * a for s, a in donors) / wsum
+        return [mismatch, signed, donor_soft]
 
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
         """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
         mprops = np.array([[m.hsab_value, m.hardness_ev] for m in batch.metals]).reshape(-1, 2)
         M = gather(mprops, batch.metal_idx, fill=0.0)            # (n, km, 2)
         f = batch.metal_frac                                     # zero on padding
-        S = gather(batch.species_vec[:, [_SOFT, _HARD]] if len(batch.species_vec) else np.zeros((0, 2)),
-                   batch.lig_idx)                                # (n, kl, 2)
+        S = gather(batch.species_vec[:, [_SOFT]] if len(batch.species_vec) else np.zeros((0, 1)),
+                   batch.lig_idx)                                # (n, kl, 1)
         donor = (batch.lig_idx >= 0) & ~np.isnan(S[:, :, 0])
         a = np.where(donor, batch.lig_amt, 0.0)
         wsum = a.sum(axis=1)
@@ -76,15 +79,12 @@ class HSABFeaturizer(RecordFeaturizer):
             w = a / wsum[:, None]
         w = np.nan_to_num(w)
         soft_d = np.nan_to_num(S[:, :, 0])
-        hard_d = S[:, :, 1]
         pair_w = f[:, :, None] * w[:, None, :]                   # (n, km, kl)
         diff = M[:, :, None, 0] - soft_d[:, None, :]
         mismatch = (pair_w * np.abs(diff)).sum(axis=(1, 2))
         signed = (pair_w * diff).sum(axis=(1, 2))
-        gap_terms = M[:, :, None, 1] - hard_d[:, None, :]
-        gap = np.where(np.isnan(gap_terms), 0.0, pair_w * gap_terms).sum(axis=(1, 2))
         donor_soft = (w * soft_d).sum(axis=1)
-        out = np.column_stack([mismatch, signed, gap, donor_soft])
+        out = np.column_stack([mismatch, signed, donor_soft])
         out[wsum == 0] = np.nan
         return out
 

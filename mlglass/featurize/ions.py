@@ -6,12 +6,15 @@ import math
 
 import numpy as np
 
+from mlglass.chem.ligands import SpeciesDescriptors
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
 from mlglass.records import CompoundRecord
 
 __all__ = ["CounterIonFeaturizer"]
+
+_METAL = SpeciesDescriptors.LABELS.index("contains_metal")
 
 
 class CounterIonFeaturizer(RecordFeaturizer):
@@ -58,7 +61,7 @@ class CounterIonFeaturizer(RecordFeaturizer):
             cation += a * (q > 0)
             anion += a * (q < 0)
             neutral += a * (q == 0)
-            cplx += a * (q < 0 and v[20] > 0)
+            cplx += a * (q < 0 and v[_METAL] > 0)
             halide += a * (v[0] == 1 and q < 0)
             charge += a * q
             heavy += a * v[0]
@@ -83,7 +86,7 @@ class CounterIonFeaturizer(RecordFeaturizer):
             vol = s(V[:, :, 2]) / total
             dens = s(V[:, :, 5]) / total
         out = np.column_stack([
-            mask.any(axis=1).astype(float), mask.sum(axis=1).astype(float), total, s(q > 0), s(q < 0), s(q == 0), s((q < 0) & (V[:, :, 20] > 0)),
+            mask.any(axis=1).astype(float), mask.sum(axis=1).astype(float), total, s(q > 0), s(q < 0), s(q == 0), s((q < 0) & (V[:, :, _METAL] > 0)),
             s((V[:, :, 0] == 1) & (q < 0)), s(q), s(V[:, :, 0]), s(V[:, :, 14]), vol, dens])
         none = ~mask.any(axis=1)
         out[none, :11] = 0.0

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from mlglass.chem.elements import cfse, metal_ion
+from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, entropy, gather
 from mlglass.records import CompoundRecord
@@ -23,12 +24,16 @@ class MetalFeaturizer(RecordFeaturizer):
 
     Features (mixed metals: mean weighted by site fraction, plus min/max where noted)
 
-    - ``metal_d_electrons``: d-electron count of the ion (from the electron configuration).
+    - ``metal_d_electrons``: d-electron count of the ion (group minus charge for d-block metals).
     - ``metal_d10_fraction`` / ``metal_d0_fraction``: site fraction of d10 / d0 ions.
-    - ``metal_cfse_oct_delta`` / ``metal_cfse_tet_delta``: high-spin CFSE in units of Delta.
-    - ``metal_cfse_geom_delta``: CFSE for the record's ``geometry`` (default ``default_geometry``);
-      ``_min``/``_max`` over the metals.
-    - ``metal_oxidation_state``; ``metal_ionic_radius_a`` (Shannon, angstrom);
+    - ``metal_cfse_oct_delta_o`` / ``metal_cfse_tet_delta_o``: high-spin CFSE, both in units of
+      Delta_o (Delta_t = 4/9 Delta_o, so tetrahedral Co2+ is -0.53, not -1.2).
+    - ``metal_cfse_geom_delta_o``: CFSE for the record's ``geometry`` (default ``default_geometry``),
+      in Delta_o; ``_min``/``_max`` over the metals.
+    - ``metal_oxidation_state`` (given, else from charge balance, else the default:
+      :mod:`mlglass.chem.oxidation`); ``metal_shannon_ionic_radius_a`` (Shannon ionic radius,
+      angstrom, at coordination number IV for tetrahedral records and VI otherwise; NaN where
+      Shannon lists none);
       ``metal_electronegativity`` (Pauling); ``metal_hardness_ev`` (absolute Pearson hardness, eV;
       ``_min``/``_max``); ``metal_hsab_softness`` (0 hard, 0.5 borderline, 1 soft);
       ``metal_period``; ``metal_group``; ``metal_atomic_mass`` (g/mol);
@@ -47,9 +52,9 @@ class MetalFeaturizer(RecordFeaturizer):
 
     def feature_labels(self) -> list[str]:
         return [
-            "metal_d_electrons", "metal_d10_fraction", "metal_d0_fraction", "metal_cfse_oct_delta",
-            "metal_cfse_tet_delta", "metal_cfse_geom_delta", "metal_cfse_geom_min_delta",
-            "metal_cfse_geom_max_delta", "metal_oxidation_state", "metal_ionic_radius_a",
+            "metal_d_electrons", "metal_d10_fraction", "metal_d0_fraction", "metal_cfse_oct_delta_o",
+            "metal_cfse_tet_delta_o", "metal_cfse_geom_delta_o", "metal_cfse_geom_min_delta_o",
+            "metal_cfse_geom_max_delta_o", "metal_oxidation_state", "metal_shannon_ionic_radius_a",
             "metal_electronegativity", "metal_hardness_ev", "metal_hardness_min_ev", "metal_hardness_max_ev",
             "metal_hsab_softness", "metal_period", "metal_group", "metal_atomic_mass", "metal_count",
             "metal_mixing_entropy",
@@ -61,12 +66,13 @@ class MetalFeaturizer(RecordFeaturizer):
         acc = [0.0] * 14
         cf_geo, hard = [], []
         for symbol, frac in record.metals:
-            ion = metal_ion(symbol, record.oxidation_state_of(symbol))
-            c_geo = cfse(ion.d_electrons, geom)
+            ion = metal_ion(symbol, oxidation_state(record, symbol))
+            c_geo = cfse(ion.d_electrons, geom, unit="delta_o")
+            radius = ion.ionic_radius_iv_a if geom == "tetrahedral" else ion.ionic_radius_vi_a
             cf_geo.append(c_geo)
             hard.append(ion.hardness_ev)
             vals = (ion.d_electrons, float(ion.d_electrons == 10), float(ion.d_electrons == 0), ion.cfse_oct,
-                    ion.cfse_tet, c_geo, ion.oxidation_state, ion.ionic_radius_a, ion.electronegativity,
+                    ion.cfse_tet, c_geo, ion.oxidation_state, radius, ion.electronegativity,
                     ion.hardness_ev, ion.hsab_value, ion.period, ion.group, ion.atomic_mass)
             for k, v in enumerate(vals):
                 acc[k] += frac * v
@@ -78,14 +84,16 @@ class MetalFeaturizer(RecordFeaturizer):
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
         """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
         props = np.array([[m.d_electrons, float(m.d_electrons == 10), float(m.d_electrons == 0), m.cfse_oct,
-                           m.cfse_tet, m.oxidation_state, m.ionic_radius_a, m.electronegativity, m.hardness_ev,
-                           m.hsab_value, m.period, m.group, m.atomic_mass] for m in batch.metals]).reshape(-1, 13)
-        V = gather(props, batch.metal_idx)                      # (n, k, 13)
+                           m.cfse_tet, m.oxidation_state, m.ionic_radius_vi_a, m.electronegativity, m.hardness_ev,
+                           m.hsab_value, m.period, m.group, m.atomic_mass, m.ionic_radius_iv_a]
+                          for m in batch.metals]).reshape(-1, 14)
+        V = gather(props, batch.metal_idx)                      # (n, k, 14)
         f = batch.metal_frac
         mask = batch.metal_idx >= 0
         default_tet = self.default_geometry == "tetrahedral"
         tet = np.where(batch.geometry_given, batch.tetrahedral, default_tet)[:, None]
         cf_geo = np.where(tet, V[:, :, 4], V[:, :, 3])          # (n, k)
+        radius = np.where(tet, V[:, :, 13], V[:, :, 6])
 
         def wsum(x):
             return np.where(mask, x * f, 0.0).sum(axis=1)
@@ -94,7 +102,7 @@ class MetalFeaturizer(RecordFeaturizer):
         out = np.column_stack([
             wsum(V[:, :, 0]), wsum(V[:, :, 1]), wsum(V[:, :, 2]), wsum(V[:, :, 3]), wsum(V[:, :, 4]), wsum(cf_geo),
             np.where(mask, cf_geo, np.inf).min(axis=1), np.where(mask, cf_geo, -np.inf).max(axis=1),
-            wsum(V[:, :, 5]), wsum(V[:, :, 6]), wsum(V[:, :, 7]), wsum(hard),
+            wsum(V[:, :, 5]), wsum(radius), wsum(V[:, :, 7]), wsum(hard),
             np.where(mask, hard, np.inf).min(axis=1), np.where(mask, hard, -np.inf).max(axis=1),
             wsum(V[:, :, 9]), wsum(V[:, :, 10]), wsum(V[:, :, 11]), wsum(V[:, :, 12]),
             mask.sum(axis=1).astype(float), entropy(f),

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from mlglass.chem.elements import default_oxidation_state
+from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
 from mlglass.featurize.ligand import species_vector
@@ -26,7 +26,8 @@ class NetworkFeaturizer(RecordFeaturizer):
     Features
 
     - ``network_dimensionality``: 0-3, NaN when unknown (never a silent zero);
-    - ``network_dimensionality_known``: 1/0 indicator;
+    - (no "dimensionality known" indicator: in the curated data whether a paper states the
+      dimensionality tracked the melt label, so the indicator would be a leak, not chemistry);
     - ``network_dim_0`` ... ``network_dim_3``: one-hot (all zero when unknown);
     - ``network_metal_to_linker_ratio``: metals per mole of coordinating ligand;
     - ``network_net_charge_per_metal``: oxidation state plus ligand and counter-ion charges
@@ -39,7 +40,7 @@ class NetworkFeaturizer(RecordFeaturizer):
     """
 
     def feature_labels(self) -> list[str]:
-        return ["network_dimensionality", "network_dimensionality_known", "network_dim_0", "network_dim_1",
+        return ["network_dimensionality", "network_dim_0", "network_dim_1",
                 "network_dim_2", "network_dim_3", "network_metal_to_linker_ratio", "network_net_charge_per_metal"]
 
     def featurize(self, record: CompoundRecord) -> list[float]:
@@ -51,13 +52,12 @@ class NetworkFeaturizer(RecordFeaturizer):
         ratio = 1.0 / total if total > 0 else math.nan
         charge = 0.0
         for sym, frac in record.metals:
-            ox = record.oxidation_state_of(sym)
-            charge += frac * (ox if ox is not None else default_oxidation_state(sym))
+            charge += frac * oxidation_state(record, sym)
         for comp in record.ligands:
             charge += comp.amount * species_vector(comp, "ligands")[0][3]
         for comp in record.counter_ions:
             charge += comp.amount * species_vector(comp, "counter_ions")[0][3]
-        return [math.nan if dim is None else float(dim), float(dim is not None), *onehot, ratio, charge]
+        return [math.nan if dim is None else float(dim), *onehot, ratio, charge]
 
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
         """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
@@ -74,7 +74,7 @@ class NetworkFeaturizer(RecordFeaturizer):
         q = batch.species_vec[:, 3:4] if len(batch.species_vec) else np.zeros((0, 1))
         charge = charge + (gather(q, batch.lig_idx, fill=0.0)[:, :, 0] * batch.lig_amt).sum(axis=1)
         charge = charge + (gather(q, batch.cnt_idx, fill=0.0)[:, :, 0] * batch.cnt_amt).sum(axis=1)
-        return np.column_stack([dim, known.astype(float), onehot, ratio, charge])
+        return np.column_stack([dim, onehot, ratio, charge])
 
     def citations(self) -> list[str]:
         return [REVIEW_BIBTEX]

@@ -28,7 +28,8 @@ class TrainingSet:
     y : ndarray (n,)
         degC for temperatures; 0/1 for ``melt``.
     groups : ndarray
-        ``series`` key of each row (for grouped cross-validation).
+        Chemistry group of each row (for grouped cross-validation): the dataset's ``series``
+        merged with every near-duplicate compound (:func:`mlglass.models.domain.chemistry_groups`).
     families : ndarray
     ids : ndarray
     frame : pandas.DataFrame
@@ -56,7 +57,9 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
                         ) -> tuple[dict[str, TrainingSet], list[str]]:
     """Featurize ``data`` (dataset schema, coerced dtypes) and split it per target.
 
-    Rows that fail featurization are dropped and counted; rows with only a
+    Rows that fail featurization are dropped and counted; rows without a
+    composition (no ligands: the ZIF range rows) and composite rows (``composite`` true:
+    a framework plus another phase) train no model; rows with only a
     range (``*_low_c``/``*_high_c``) or no value for a target are left out of
     that target and counted.
 
@@ -69,8 +72,18 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     featurizer = featurizer or GlassFeaturizer()
     feats = featurizer.transform(data)
     labels = featurizer.feature_labels()
+    from mlglass.models.domain import chemistry_groups
+
     bad = feats["error"] != ""
     X_all = feats[labels].to_numpy(dtype=float)
+    no_composition = (~bad.to_numpy()) & (X_all[:, labels.index("ligand_count")] == 0)
+    composite = (data["composite"].fillna(False).astype(bool).to_numpy() if "composite" in data
+                 else np.zeros(len(data), dtype=bool))
+    usable = ~bad.to_numpy() & ~no_composition & ~composite
+    series_all = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
+    groups_all = np.array([""] * len(data), dtype=object)
+    # one grouping over every usable row, so Tm, Tg and melt folds share their group keys
+    groups_all[usable] = chemistry_groups(X_all[usable], labels, series_all[usable])
     sets: dict[str, TrainingSet] = {}
     series = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
     family = data["family"].astype(str).to_numpy() if "family" in data else np.array(["user"] * len(data))
@@ -85,9 +98,11 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
             excluded["range only"] = int((~has & data[f"{stem}_low_c"].notna().to_numpy()).sum())
         excluded["no value"] = int((~has).sum()) - excluded.get("range only", 0)
         excluded["featurization failed"] = int((has & bad.to_numpy()).sum())
-        use = has & ~bad.to_numpy()
+        excluded["no composition"] = int((has & no_composition).sum())
+        excluded["composite"] = int((has & composite & ~bad.to_numpy()).sum())
+        use = has & ~bad.to_numpy() & ~no_composition & ~composite
         y = values[use].astype(float).to_numpy() if name != "melt" else values[use].astype(bool).astype(int).to_numpy()
-        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=series[use], families=family[use],
+        sets[name] = TrainingSet(name=name, X=X_all[use], y=y, groups=groups_all[use], families=family[use],
                                  ids=data["id"].astype(str).to_numpy()[use], frame=data[use].reset_index(drop=True),
                                  excluded=excluded)
     return sets, labels

@@ -5,8 +5,16 @@ Physical coupling (documented choices)
 * **Tg below Tm.** Tg is learned directly (more compounds have a Tg than a
   Tg/Tm pair), then capped in kelvin: ``Tg_K <= r_max * Tm_K`` where ``r_max``
   is the largest Tg/Tm ratio in the training data (ZIF-62-type glasses reach
-  about 0.84-0.87; the Kauzmann rule gives 2/3). The cap applies to the point
-  prediction and both bounds, so a predicted Tg never exceeds the predicted Tm.
+  about 0.84-0.87; the Kauzmann rule gives 2/3). The cap moves the point
+  prediction; the interval keeps its half-widths around the capped point (so it
+  still brackets the estimate and keeps its coverage, which ``mlglass evaluate``
+  checks after the cap), with the upper bound at most ``r_max`` times the upper
+  Tm bound.
+* **Applicability domain.** ``tm_domain`` / ``tg_domain`` (``in``, ``near``, ``out``)
+  and ``domain`` (the worse of the two) come from
+  :class:`mlglass.models.domain.ApplicabilityDomain`; the Tm and Tg intervals are
+  normalised conformal intervals that widen with the distance to the training
+  compounds. Bundles without domain data fall back to one half-width for all rows.
 * **Melting needs Tm < Td.** When the input has a ``td_c`` column, the
   classifier's probability is limited by the probability that Tm lies below
   Td under the Tm predictive distribution (a normal whose 80% interval matches
@@ -36,6 +44,8 @@ __all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidat
 
 #: Columns :meth:`GlassPredictor.predict` adds (public contract).
 OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
+#: Applicability-domain and oxidation-state columns :meth:`GlassPredictor.predict` also adds.
+DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method")
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
 
@@ -191,6 +201,7 @@ class GlassPredictor:
             heads["melt"] = _Head(clf.booster_.get_booster(), platt=clf.platt_)
         info["melt"] = {"n_train": int(len(ts.y)), "n_positive": int(ts.y.sum()), "excluded": ts.excluded,
                         "params": clf.get_params(), "platt": clf.platt_}
+        metadata_domain = _fit_domains(sets, labels, params, seed=seed, coverage=coverage)
         both = data[data["tm_c"].notna() & data["tg_c"].notna()]
         ratios = ((both["tg_c"] + _K) / (both["tm_c"] + _K)).to_numpy()
         ratio_cap = float(min(0.99, math.ceil(ratios.max() * 100) / 100)) if len(ratios) else 0.9
@@ -199,7 +210,7 @@ class GlassPredictor:
             "feature_labels": labels, "training_data_sha256": frame_hash(data), "n_rows": int(len(data)),
             "coverage": coverage, "seed": seed, "tg_tm_ratio_cap": ratio_cap,
             "tg_tm_ratio_training_max": float(ratios.max()) if len(ratios) else None,
-            "models": info, "cv_metrics": cv_metrics or {},
+            "models": info, "cv_metrics": cv_metrics or {}, "domain": metadata_domain,
         }
         return cls(heads, metadata=metadata, featurizer=featurizer)
 
@@ -265,21 +276,47 @@ class GlassPredictor:
         """Default nominal coverage of the intervals."""
         return float(self.metadata.get("coverage", 0.8))
 
+    def domain(self, name: str):
+        """The :class:`~mlglass.models.domain.ApplicabilityDomain` of ``"tm"`` or ``"tg"``, or None."""
+        from mlglass.models.domain import ApplicabilityDomain
+
+        state = (self.metadata.get("domain") or {}).get(name)
+        if not state:
+            return None
+        cache = self.__dict__.setdefault("_domains", {})
+        if name not in cache:
+            cache[name] = ApplicabilityDomain.from_dict(state)
+        return cache[name]
+
     def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
-                       td_c: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Predictions for a descriptor matrix (rows of NaN give NaN)."""
+                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | None = None
+                       ) -> dict[str, np.ndarray]:
+        """Predictions for a descriptor matrix (rows of NaN give NaN).
+
+        With ``chemistry`` (one ``(metals, donor kinds)`` pair per row, see
+        :func:`mlglass.models.domain.record_chemistry`) and a bundle with domain data, the
+        intervals widen with the distance to the training data and ``tm_domain``,
+        ``tg_domain``, ``domain`` are returned too.
+        """
         cov = self.coverage if coverage is None else coverage
         X = np.asarray(X, dtype=np.float32)
         tm = self.heads["tm"].predict(X)
-        q_tm = self.heads["tm"].halfwidth(cov)
         tg_raw = self.heads["tg"].predict(X)
-        q_tg = self.heads["tg"].halfwidth(cov)
+        extra: dict[str, np.ndarray] = {}
+        dom_tm, dom_tg = self.domain("tm"), self.domain("tg")
+        if chemistry is not None and dom_tm is not None and dom_tg is not None and len(X):
+            X64 = X.astype(float)
+            b_tm, q_tm, _ = dom_tm.assess(X64, chemistry, check_coverage(cov))
+            b_tg, q_tg, _ = dom_tg.assess(X64, chemistry, cov)
+            rank = {"in": 0, "near": 1, "out": 2}
+            worst = np.array([max(a, b, key=rank.get) for a, b in zip(b_tm, b_tg)], dtype=object)
+            extra = {"tm_domain": b_tm, "tg_domain": b_tg, "domain": worst}
+        else:
+            q_tm = self.heads["tm"].halfwidth(cov)
+            q_tg = self.heads["tg"].halfwidth(cov)
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
         tm_lo, tm_hi = tm - q_tm, tm + q_tm
-        tg = np.minimum(tg_raw + _K, cap * (tm + _K)) - _K
-        tg_hi = np.minimum(tg_raw + q_tg + _K, cap * (tm + _K)) - _K
-        tg_hi = np.maximum(tg_hi, tg)
-        tg_lo = np.minimum(tg_raw - q_tg, tg)
+        tg, tg_lo, tg_hi = cap_tg_interval(tg_raw, q_tg, tm, tm_hi, cap)
         p = self.heads["melt"].predict(X)
         if td_c is not None:
             sigma = self.heads["tm"].halfwidth(0.8) / _Z80
@@ -296,6 +333,9 @@ class GlassPredictor:
         if empty.any():  # rows that could not be featurized get no prediction
             for v in out.values():
                 v[empty] = np.nan
+            for v in extra.values():
+                v[empty] = ""
+        out.update(extra)
         return out
 
     def predict(self, X: pd.DataFrame | Iterable[str] | Iterable[CompoundRecord], *, coverage: float | None = None,
@@ -319,15 +359,16 @@ class GlassPredictor:
         if "td_c" in frame.columns:
             td = numeric_column(frame["td_c"])
         out = frame.copy()
-        if td is None:
-            preds = self.predict_matrix(table, coverage=coverage)
-            for col, values in preds.items():
-                out[col] = values[index]
-        else:
-            preds = self.predict_matrix(table[index], coverage=coverage, td_c=td)
-            for col, values in preds.items():
-                out[col] = values
+        chem, ox_used, ox_method = _record_info(records)
+        preds = self.predict_matrix(table[index], coverage=coverage, td_c=td, chemistry=chem)
+        for col, values in preds.items():
+            out[col] = values
+        out["oxidation_state_used"] = ox_used
+        out["oxidation_state_method"] = ox_method
         out["error"] = errors
+        for col in ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method"):
+            if col in out.columns:
+                out.loc[np.asarray([e != "" for e in errors], dtype=bool), col] = ""
         if explain:
             out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
             out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
@@ -343,3 +384,58 @@ class GlassPredictor:
             order = np.argsort(-np.abs(contrib[i]))[:top]
             texts[i] = "; ".join(f"{self.feature_labels[k]} {contrib[i, k]:+.3g} {unit}" for k in order)
         return texts
+
+
+def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float, tm: np.ndarray, tm_hi: np.ndarray,
+                    cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cap Tg at ``cap * Tm`` (kelvin) and keep the interval's half-widths around the capped point.
+
+    The upper bound is at most ``cap * tm_hi`` (kelvin), which lies above the capped point
+    whenever the Tm interval has positive width, so the interval always brackets the estimate.
+    """
+    tg = np.minimum(tg_raw + _K, cap * (tm + _K)) - _K
+    tg_lo = tg - q_tg
+    tg_hi = np.minimum(tg + q_tg + _K, cap * (tm_hi + _K)) - _K
+    tg_hi = np.maximum(tg_hi, tg)
+    return tg, tg_lo, tg_hi
+
+
+def _record_info(records: Sequence[CompoundRecord | None]) -> tuple[list, list, list]:
+    """Per row: (metals, donor kinds), oxidation states used and the method (blank for bad rows)."""
+    from mlglass.chem.oxidation import resolve_oxidation_states
+    from mlglass.errors import RecordError
+    from mlglass.models.domain import record_chemistry
+
+    chem, used, method = [], [], []
+    for rec in records:
+        if rec is None:
+            chem.append((frozenset(), frozenset()))
+            used.append("")
+            method.append("")
+            continue
+        chem.append(record_chemistry(rec))
+        try:
+            states, how = resolve_oxidation_states(rec)
+            used.append(";".join(f"{s}:{v:g}" for s, v in states))
+            method.append(how)
+        except RecordError:
+            used.append("")
+            method.append("")
+    return chem, used, method
+
+
+def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, coverage: float) -> dict[str, Any]:
+    """Fit the Tm and Tg applicability domains on chemistry-grouped CV of the training sets."""
+    from mlglass.models.domain import ApplicabilityDomain, grouped_cv_calibration, record_chemistry
+    from mlglass.records import record_from_mapping
+
+    out: dict[str, Any] = {}
+    for name in ("tm", "tg"):
+        ts = sets[name]
+        chem = [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
+        dist, res = grouped_cv_calibration(
+            ts.X, ts.y, ts.groups, labels, seed=seed,
+            make_model=lambda: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
+                                                   "calibration_folds": 0}))
+        out[name] = ApplicabilityDomain(coverage=coverage).fit(ts.X, labels, chem, dist, res).to_dict()
+    return out

@@ -352,7 +352,7 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
                  allow_elements: Iterable[str] | str | None = None,
                  deny_elements: Iterable[str] | str | None = None, best: float | None = None,
                  coverage: float | None = None, exclude_ids: Iterable[str] | None = None,
-                 progress: bool = False) -> pd.DataFrame:
+                 progress: bool = False, out_of_domain: str = "keep") -> pd.DataFrame:
     """Predict a candidate file and suggest a diverse batch (:func:`suggest_batch`).
 
     Parameters
@@ -364,7 +364,7 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
         Default: the bundled models.
     batch, acquisition, kappa, diversity, seed, best, exclude_ids
         See :func:`suggest_batch`.
-    objective, tm_max, tg_min, p_melt_min, allow_elements, deny_elements
+    objective, tm_max, tg_min, p_melt_min, allow_elements, deny_elements, out_of_domain
         Scoring options, see :func:`score_predictions` (degC, probability).
     similarity : {"composition", "descriptors"}, default="composition"
         ``descriptors`` uses the standardised ``GlassFeaturizer`` descriptors.
@@ -385,7 +385,7 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
     if similarity not in ("composition", "descriptors"):
         raise ScreenOptionError("similarity", similarity, "must be 'composition' or 'descriptors'")
     options = ScoreOptions(objective, "expected", tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
-                           allow_elements=allow_elements, deny_elements=deny_elements)
+                           allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
     predictor, _ = _resolve_predictor(predictor)
     frame = read_table(input_path)
     with row_progress(progress, "predicting", total=len(frame)) as bar:

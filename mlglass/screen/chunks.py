@@ -118,7 +118,7 @@ def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float
     placeholder in ``error`` messages is replaced by the row's own ``id``.
     The result equals ``predictor.predict(frame)`` row for row.
     """
-    from mlglass.models.predictor import OUTPUT_COLUMNS
+    from mlglass.models.predictor import DOMAIN_COLUMNS, OUTPUT_COLUMNS
 
     keys = [c for c in _KEY_COLUMNS if c in frame.columns]
     n = len(frame)
@@ -144,7 +144,7 @@ def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float
     reps.insert(0, "id", placeholders)
     pred_u = predictor.predict(reps, coverage=coverage)
     out = frame.copy()
-    for col in OUTPUT_COLUMNS:
+    for col in OUTPUT_COLUMNS + DOMAIN_COLUMNS:
         if col in pred_u.columns and col != "error":
             out[col] = pred_u[col].to_numpy()[codes]
     err_u = pred_u["error"].astype(str).to_numpy(dtype=object)

@@ -10,7 +10,7 @@ the space as a product of axes::
     metal_mix:                   # optional: metal X replaces a fraction y of each single base metal
       - {metal: Co, start: 0, stop: 0.5, step: 0.1}
     linkers: [Im, bIm, "c1cc[n-]c1"]   # required; library names or SMILES (base linkers), or
-                                       # fixed ligand sets such as "SCN:1.5;C2bpy:0.5"
+                                       # fixed ligand sets such as "SCN-:1.5;C2bpy:0.5"
     base_amount: 2               # moles of base linker per metal (default 2)
     mix:                         # optional: ligand S replaces a fraction x of the base amount
       - {ligand: bIm, start: 0, stop: 0.5, step: 0.05}   # -> Im:2(1-x);bIm:2x
@@ -534,7 +534,7 @@ def from_cli(*, metals: Sequence[str], linkers: Sequence[str], mix: Sequence[str
         ``"Zn"``, ``"Cu(1)"``/``"Cu(I)"`` (with oxidation state), or a metal field
         such as ``"Zn:0.8;Co:0.2"``.
     linkers : list of str
-        Base linkers (library names or SMILES) or fixed sets ``"SCN:1.5;C2bpy:0.5"``.
+        Base linkers (library names or SMILES) or fixed sets ``"SCN-:1.5;C2bpy:0.5"``.
     mix : list of str
         ``"LIGAND:START:STOP:STEP"``, e.g. ``"bIm:0:0.5:0.05"`` (fraction of ``base_amount``).
     metal_mix : list of str

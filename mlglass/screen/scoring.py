@@ -41,6 +41,14 @@ after every passing row, still ordered by score):
   hard limits on the Tm / Tg chosen by ``risk`` (with ``target`` they define
   the window instead and are not hard limits).
 
+Applicability domain (``out_of_domain``, needs the predictor's ``domain`` column):
+
+* ``keep`` (default): the domain is shown, not used.
+* ``penalise``: the score of an ``out`` row is multiplied by
+  :data:`OUT_OF_DOMAIN_FACTOR` (0.5): a prediction far from every measured
+  compound, or for a metal/donor no training compound has, counts half.
+* ``exclude``: ``out`` rows fail the constraints (rank after every passing row).
+
 Rows with a non-empty ``error`` get a NaN ``score``, ``passes_constraints =
 False`` and rank last; so do rows whose needed predictions are NaN.
 """
@@ -56,6 +64,8 @@ import pandas as pd
 from mlglass.errors import RecordError, SchemaError
 
 __all__ = [
+    "OUT_OF_DOMAIN",
+    "OUT_OF_DOMAIN_FACTOR",
     "OBJECTIVES",
     "RISKS",
     "SCORING_CONSTANTS",
@@ -134,6 +144,12 @@ def _float_option(value: Any, field: str, lo: float = -math.inf, hi: float = mat
     return x
 
 
+#: Choices of the ``out_of_domain`` option (module docstring).
+OUT_OF_DOMAIN = ("keep", "penalise", "exclude")
+#: Score factor of ``out`` rows with ``out_of_domain="penalise"``.
+OUT_OF_DOMAIN_FACTOR = 0.5
+
+
 class ScoreOptions:
     """Validated scoring options (objective, risk and constraints).
 
@@ -149,6 +165,8 @@ class ScoreOptions:
         Minimum probability of melting, 0-1.
     allow_elements, deny_elements : iterable of str, optional
         Element symbols (network metals of the ``metal`` column).
+    out_of_domain : {"keep", "penalise", "exclude"}, default="keep"
+        What to do with rows whose ``domain`` is ``out`` (module docstring).
 
     Raises
     ------
@@ -157,13 +175,18 @@ class ScoreOptions:
         ``target`` without ``tm_max``/``tg_min``.
     """
 
-    __slots__ = ("objective", "risk", "tm_max", "tg_min", "p_melt_min", "allow_elements", "deny_elements")
+    __slots__ = ("objective", "risk", "tm_max", "tg_min", "p_melt_min", "allow_elements", "deny_elements",
+                 "out_of_domain")
 
     def __init__(self, objective: str = "meltable", risk: str = "expected", *, tm_max: float | None = None,
                  tg_min: float | None = None, p_melt_min: float | None = None,
                  allow_elements: Iterable[str] | str | None = None,
-                 deny_elements: Iterable[str] | str | None = None):
+                 deny_elements: Iterable[str] | str | None = None, out_of_domain: str = "keep"):
         obj = str(objective).strip().lower().replace("_", "-")
+        ood = str(out_of_domain).strip().lower().replace("penalize", "penalise")
+        if ood not in OUT_OF_DOMAIN:
+            raise ScreenOptionError("out_of_domain", out_of_domain, f"must be one of {', '.join(OUT_OF_DOMAIN)}")
+        self.out_of_domain = ood
         if obj not in OBJECTIVES:
             raise ScreenOptionError("objective", objective, f"must be one of {', '.join(OBJECTIVES)}")
         rk = str(risk).strip().lower()
@@ -252,7 +275,7 @@ def _metal_element_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[frozense
 def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str = "expected", *,
                       tm_max: float | None = None, tg_min: float | None = None, p_melt_min: float | None = None,
                       allow_elements: Iterable[str] | str | None = None,
-                      deny_elements: Iterable[str] | str | None = None,
+                      deny_elements: Iterable[str] | str | None = None, out_of_domain: str = "keep",
                       options: ScoreOptions | None = None) -> pd.DataFrame:
     """Add ``score`` and ``passes_constraints`` to a prediction frame.
 
@@ -272,6 +295,8 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
         Minimum ``p_melt`` (0-1).
     allow_elements, deny_elements : iterable of str or comma-separated str, optional
         Network-metal element symbols (``metal`` column only, see module docstring).
+    out_of_domain : {"keep", "penalise", "exclude"}, default="keep"
+        Use of the ``domain`` column (module docstring).
     options : ScoreOptions, optional
         Already validated options; overrides the individual arguments.
 
@@ -289,7 +314,8 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
         A needed prediction column is missing.
     """
     opts = options or ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
-                                   allow_elements=allow_elements, deny_elements=deny_elements)
+                                   allow_elements=allow_elements, deny_elements=deny_elements,
+                                   out_of_domain=out_of_domain)
     c = SCORING_CONSTANTS
     tm_col, tg_col = RISKS[opts.risk]
     p = _column(pred, "p_melt", "every objective")
@@ -317,11 +343,21 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
             penalty = penalty + np.maximum(0.0, opts.tg_min - tg)
         score = p * np.exp(-penalty / c["target_scale_c"])
     score = np.asarray(score, dtype=float)
+    out_dom = np.zeros(n, dtype=bool)
+    if getattr(opts, "out_of_domain", "keep") != "keep":
+        if "domain" not in pred.columns:
+            raise SchemaError("columns", list(pred.columns)[:20],
+                              f"out_of_domain={opts.out_of_domain!r} needs the predictor's 'domain' column")
+        out_dom = pred["domain"].astype(str).to_numpy() == "out"
+        if opts.out_of_domain == "penalise":
+            score = np.where(out_dom, score * OUT_OF_DOMAIN_FACTOR, score)
     err = _error_mask(pred)
     score[err] = np.nan
     ok = np.isfinite(score)
     if opts.p_melt_min is not None:
         ok &= p >= opts.p_melt_min
+    if getattr(opts, "out_of_domain", "keep") == "exclude":
+        ok &= ~out_dom
     if opts.objective != "target":
         if opts.tm_max is not None:
             tm = tm if tm is not None else _column(pred, tm_col, "the tm_max constraint")

@@ -443,7 +443,8 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                 allow_elements: Iterable[str] | str | None = None, deny_elements: Iterable[str] | str | None = None,
                 coverage: float | None = None, chunk_size: int = 50_000, workers: int = 1,
                 dask_address: str | None = None, resume: bool = False, explain_top: int = 3, top_n: int = 10,
-                keep_parts: bool = False, bucket_rows: int = 500_000, progress: bool = True) -> ScreenResult:
+                keep_parts: bool = False, bucket_rows: int = 500_000, progress: bool = True,
+                out_of_domain: str = "keep") -> ScreenResult:
     """Predict, score and rank every row of a candidate file, streaming it in chunks.
 
     Parameters
@@ -465,7 +466,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         spreadsheets do not run them (:func:`escape_csv_formulas`).
     predictor : GlassPredictor or path-like, optional
         A predictor, or a saved model folder; default: the bundled models.
-    objective, risk, tm_max, tg_min, p_melt_min, allow_elements, deny_elements
+    objective, risk, tm_max, tg_min, p_melt_min, allow_elements, deny_elements, out_of_domain
         Scoring options, see :func:`mlglass.screen.score_predictions` (degC, probability).
     coverage : float, optional
         Nominal coverage of the Tm/Tg intervals (default: the model's, 0.8).
@@ -519,7 +520,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage < 1):
         raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
-                           allow_elements=allow_elements, deny_elements=deny_elements)
+                           allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
     columns = _header(input_path, in_fmt)
     if "metal" not in columns and "formula" not in columns:
         raise SchemaError("columns", columns[:20], "a candidate table needs a 'metal' column (with 'ligands') "
