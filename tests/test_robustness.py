@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -130,20 +129,16 @@ class TestFormulaNasties:
         from mlglass.formula import parse_formula
 
         text = "(" * 5000 + "Im" + ")" * 5000
-        t0 = time.perf_counter()
-        with pytest.raises(FormulaError) as info:
+        with pytest.raises(FormulaError) as info:  # speed: benchmarks/speed_checks.py
             parse_formula(text)
-        assert time.perf_counter() - t0 < 0.5
         assert check_exception(info.value) is None
 
     def test_nesting_within_length_limit(self):
         from mlglass.formula import MAX_NESTING, parse_formula
 
         depth = 900
-        t0 = time.perf_counter()
         with pytest.raises(FormulaError, match=f"deeper than {MAX_NESTING}"):
             parse_formula("Zn" + "(" * depth + "Im" + ")" * depth)
-        assert time.perf_counter() - t0 < 0.5
 
     @pytest.mark.parametrize("text", ["Сu(Im)2", "Zn(Іm)2", "Ｚｎ(Im)2", "Zn(Im)\u200b2", "Zn(Im)2\u0301",
                                       "Zn(Im)２", "\ufeffZn(Im)2"])
@@ -169,10 +164,8 @@ class TestSpeciesNasties:
     def test_5000_char_smiles(self):
         from mlglass.chem.ligands import resolve_species
 
-        t0 = time.perf_counter()
         with pytest.raises(InvalidSmilesError, match="longer than 600") as info:
             resolve_species("C(=O)" * 1000)
-        assert time.perf_counter() - t0 < 0.5
         assert check_exception(info.value) is None
 
     def test_5000_char_aliphatic_smiles(self):
@@ -187,12 +180,10 @@ class TestSpeciesNasties:
         from mlglass.chem.ligands import resolve_species
         from mlglass.robustness import _ring_smiles
 
-        t0 = time.perf_counter()
         with pytest.raises(RecordError, match="nested more than 50"):
             resolve_species("C" + "(C" * 60 + ")" * 60)
         with pytest.raises(RecordError, match="more than 20 rings"):
             resolve_species(_ring_smiles(30))
-        assert time.perf_counter() - t0 < 1.0
 
     @pytest.mark.parametrize("cell", ["Im:1e308", "Im:nan", "Im:inf", "Im:0", "Im:-1", "Im"])
     def test_bad_amounts(self, cell):

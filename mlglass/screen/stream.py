@@ -19,6 +19,11 @@ rows are then gathered in memory; larger ones are distributed part by part
 into rank-range bucket files of ``bucket_rows`` rows, and each bucket is read,
 sorted and appended to the output in turn. Peak memory is about the key table
 (~50 bytes per row plus the ids) plus one bucket, well under 2 GB for 10 M rows.
+
+Test hook (documented so crash tests need no timing): the environment variable
+``MLGLASS_SCREEN_KILL_AT`` makes the process send itself ``SIGKILL`` at a fixed
+point - ``chunk:K`` right after the checkpoint records its K-th completed
+chunk, ``merge`` right after the first rows reach the temporary output file.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", 
            "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.json"
+#: Environment variable of the crash-test hook (see the module docstring).
+KILL_AT_ENV = "MLGLASS_SCREEN_KILL_AT"
 _CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
 _CHECKPOINT_VERSION = 1
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -187,6 +194,25 @@ def _count_rows(path: Path, fmt: str) -> int | None:
     return None
 
 
+def _maybe_kill(point: str, n_done: int = 0) -> None:
+    """SIGKILL this process if ``MLGLASS_SCREEN_KILL_AT`` names ``point`` (crash tests only).
+
+    ``chunk:K`` matches ``point="chunk"`` once ``n_done >= K`` chunks are recorded.
+    """
+    want = os.environ.get(KILL_AT_ENV)
+    if not want:
+        return
+    if point == "chunk":
+        kind, _, k = want.partition(":")
+        hit = kind == "chunk" and k.isdigit() and n_done >= int(k)
+    else:
+        hit = want == point
+    if hit:
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
 # ------------------------------------------------------------------ CSV safety
 def escape_csv_formulas(table: pa.Table) -> pa.Table:
     """Prefix ``'`` to text cells a spreadsheet would run as a formula.
@@ -230,6 +256,8 @@ class _OutputWriter:
         if self.fmt != "parquet":
             table = escape_csv_formulas(table)
         self.writer.write_table(table)
+        self.fh.flush()
+        _maybe_kill("merge")
 
     def close(self) -> None:
         self.writer.close()
@@ -564,6 +592,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                     bar.advance(stats[0])
                 if done:
                     _save_checkpoint(work, signature, completed, False)
+                    _maybe_kill("chunk", len(completed))
 
             start = 0
             for idx, frame in enumerate(read_chunks(input_path, chunk_size)):
