@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlglass._bundled import bundled_dir
 from mlglass.errors import RecordError, SchemaError
 from mlglass.records import record_from_mapping
 
@@ -38,8 +39,9 @@ __all__ = [
     "TARGETS",
 ]
 
-#: Folder of the bundled data (repository checkout or ``MLGLASS_DATA_DIR``).
-DATASET_DIR = Path(__file__).resolve().parents[1] / "datasets"
+#: Folder of the bundled data (installed package data or the checkout's ``datasets/``;
+#: :func:`dataset_path` lets ``MLGLASS_DATA_DIR`` override it).
+DATASET_DIR = bundled_dir("datasets")
 
 TEMPERATURE_COLUMNS = ("tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c")
 NUMERIC_COLUMNS = TEMPERATURE_COLUMNS + ("dh_fus_kj_mol", "ds_fus_j_mol_k")

@@ -94,7 +94,6 @@ BATCH_ENTRY_POINTS = ("featurize", "predict", "screen", "suggest")
 
 _REPR_LIMIT = 300
 _MAX_PER_SIGNATURE = 1  # reproducers kept per distinct failure (the first, shrunk)
-_REPO = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- report
 
@@ -1072,7 +1071,9 @@ def _row_badness(frame: pd.DataFrame, i: int, flags: dict[str, str | None]) -> s
 
 
 def _seed_rows() -> list[dict[str, str]]:
-    path = _REPO / "datasets" / "glasses.csv"
+    from mlglass.datasets import dataset_path
+
+    path = dataset_path("glasses.csv")
     keep = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula", "tm_c", "tg_c",
             "td_c", "route", "melts")
     rows: list[dict[str, str]] = []

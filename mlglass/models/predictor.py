@@ -45,7 +45,9 @@ def default_model_dir() -> Path:
     env = os.environ.get("MLGLASS_MODEL_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
+    from mlglass._bundled import bundled_dir
+
+    return bundled_dir("models")
 
 
 def check_coverage(coverage: Any) -> float:
