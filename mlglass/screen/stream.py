@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import atomic_write, atomic_write_text
+from mlglass._io import OutputLockedError, atomic_write, atomic_write_text, check_output_path, output_lock
 from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
 from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER
@@ -58,7 +58,7 @@ CHECKPOINT_NAME = "checkpoint.json"
 #: Environment variable of the crash-test hook (see the module docstring).
 KILL_AT_ENV = "MLGLASS_SCREEN_KILL_AT"
 _CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2  # 2: each completed chunk records the SHA-256 of its part file
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
@@ -297,7 +297,25 @@ def _input_signature(path: Path) -> dict[str, Any]:
     return {"path": str(path.resolve()), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
 
 
-def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list[int]]:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _valid_entry(key: Any, value: Any) -> bool:
+    """A checkpoint entry: ``"<chunk>": [rows, errors, passing, sha256]``."""
+    return (isinstance(key, str) and key.isdigit() and len(key) <= 9 and isinstance(value, list) and len(value) == 4
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in value[:3])
+            and isinstance(value[3], str) and len(value[3]) == 64)
+
+
+def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list]:
+    """Completed chunks of a checkpoint whose part files are intact (the others are recomputed)."""
     ck_path = work / CHECKPOINT_NAME
     try:
         ck = json.loads(ck_path.read_text(encoding="utf-8"))
@@ -306,7 +324,10 @@ def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) ->
                                                         "run without resume to start over") from None
     if not isinstance(ck, dict) or ck.get("format") != _CHECKPOINT_FORMAT:
         raise ScreenOptionError("resume", str(ck_path), "not an mlglass screen checkpoint")
-    old = ck.get("signature") or {}
+    old = ck.get("signature")
+    if not isinstance(old, dict):
+        raise ScreenOptionError("resume", str(ck_path), "the checkpoint has no valid signature; "
+                                                        "run without resume to start over")
     changed = []
     if old.get("input") != signature["input"]:
         changed.append("the input file (path, size or modification time)")
@@ -318,14 +339,25 @@ def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) ->
         raise ScreenOptionError("resume", str(input_path),
                                 f"cannot resume: {', '.join(changed)} changed since the checkpoint in {work}; "
                                 "run without resume to start over")
-    completed: dict[int, list[int]] = {}
-    for k, v in (ck.get("completed") or {}).items():
-        if (work / _part_name(int(k))).is_file():
-            completed[int(k)] = [int(x) for x in v]
+    entries = ck.get("completed", {})
+    if not isinstance(entries, dict):
+        raise ScreenOptionError("resume", str(ck_path), "corrupted checkpoint: 'completed' is not a mapping; "
+                                                        "run without resume to start over")
+    bad = [k for k, v in entries.items() if not _valid_entry(k, v)]
+    if bad:
+        raise ScreenOptionError("resume", str(ck_path), f"corrupted checkpoint: bad entries for chunk(s) "
+                                                        f"{', '.join(repr(b)[:20] for b in bad[:5])}; "
+                                                        "run without resume to start over")
+    completed: dict[int, list] = {}
+    for k, v in entries.items():
+        part = work / _part_name(int(k))
+        # trust a part only if its bytes are the ones recorded when the chunk finished
+        if part.is_file() and not part.is_symlink() and _sha256(part) == v[3]:
+            completed[int(k)] = list(v)
     return completed
 
 
-def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int, list[int]],
+def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int, list],
                      exhausted: bool) -> None:
     doc = {"format": _CHECKPOINT_FORMAT, "signature": signature, "input_exhausted": exhausted,
            "completed": {str(k): v for k, v in sorted(completed.items())}}
@@ -530,16 +562,48 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
     SchemaError
         Unreadable input, unknown extension, no ``metal``/``formula`` column.
     ScreenOptionError
-        Bad options, or a refused resume.
+        Bad options, a refused resume, or another screen writing the same
+        output (an OS lock on ``.OUTPUT.lock`` next to the output; released
+        when that process ends, even if killed).
+
+    Notes
+    -----
+    On ``resume`` each part file is checked against the SHA-256 recorded in
+    the checkpoint when its chunk finished; a part that differs (copied over,
+    truncated, edited) is recomputed.
     """
-    t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
-    in_fmt = table_format(input_path, "input_path")
-    out_fmt = table_format(output_path, "output_path")
+    table_format(input_path, "input_path")
+    table_format(output_path, "output_path")
     if not input_path.is_file():
         raise SchemaError("input_path", str(input_path), "file not found")
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise ScreenOptionError("output_path", str(output_path), "must differ from the input file")
+    check_output_path(output_path, inputs=[input_path], field="output_path")
+    lock = output_path.with_name(f".{output_path.name}.lock")
+    try:
+        with output_lock(lock):
+            return _screen_locked(input_path, output_path, predictor, objective=objective, risk=risk, tm_max=tm_max,
+                                  tg_min=tg_min, p_melt_min=p_melt_min, allow_elements=allow_elements,
+                                  deny_elements=deny_elements, coverage=coverage, chunk_size=chunk_size,
+                                  workers=workers, dask_address=dask_address, resume=resume,
+                                  explain_top=explain_top, top_n=top_n, keep_parts=keep_parts,
+                                  bucket_rows=bucket_rows, progress=progress)
+    except OutputLockedError:
+        raise ScreenOptionError("output_path", str(output_path),
+                                f"another screen is writing this output (lock {lock}); wait for it to finish "
+                                "or choose another output") from None
+
+
+def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objective: str, risk: str,
+                   tm_max: float | None, tg_min: float | None, p_melt_min: float | None, allow_elements: Any,
+                   deny_elements: Any, coverage: float | None, chunk_size: int, workers: int,
+                   dask_address: str | None, resume: bool, explain_top: int, top_n: int, keep_parts: bool,
+                   bucket_rows: int, progress: bool) -> ScreenResult:
+    """:func:`screen_file` while holding the output's lock."""
+    t0 = time.perf_counter()
+    in_fmt = table_format(input_path, "input_path")
+    out_fmt = table_format(output_path, "output_path")
     for name, value, lo in (("chunk_size", chunk_size, 1), ("workers", workers, 1), ("top_n", top_n, 0),
                             ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
@@ -588,7 +652,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         with row_progress(progress, "screening", total=total) as bar:
             def record(done: list) -> None:
                 for idx, stats in done:
-                    completed[idx] = list(stats)
+                    completed[idx] = [int(x) for x in stats][:3] + [_sha256(part_path(idx))]
                     bar.advance(stats[0])
                 if done:
                     _save_checkpoint(work, signature, completed, False)
