@@ -23,8 +23,8 @@ from typing import IO, Iterable, Iterator
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path", "output_lock",
            "OutputLockedError", "TABLE_SUFFIXES"]
 
-#: Extensions of the table outputs (CSV/TSV text or Parquet).
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".pq")
+#: Extensions of the table outputs (CSV text or Parquet; ``screen`` also writes ``.tsv``).
+TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -190,3 +190,51 @@ def output_lock(lock_path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
         os.close(fd)
+
+
+def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str = "utf-8-sig",
+                     field: str = "path") -> None:
+    """Refuse a CSV whose data rows do not have as many fields as its header.
+
+    pandas silently turns extra leading fields of the first data row into an
+    index (every column shifts) and pads short rows; this check reads the file
+    once with :mod:`csv` (same quoting rules, blank lines skipped) first.
+    Files the csv module cannot read are left to the table reader's own errors.
+
+    Raises
+    ------
+    mlglass.errors.SchemaError
+        Naming the first bad data row (1-based, and its line), its field
+        count and the header's, plus how many rows are bad.
+    """
+    import csv
+    import sys
+
+    from mlglass.errors import SchemaError
+
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.reader(fh, delimiter=sep)
+            header = next(reader, None)
+            if header is None:
+                return
+            width, row, first, n_bad = len(header), 0, None, 0
+            for fields in reader:
+                if not fields:
+                    continue  # blank line: skipped by the readers too
+                row += 1
+                if len(fields) != width:
+                    n_bad += 1
+                    if first is None:
+                        first = (row, reader.line_num, len(fields))
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return
+    finally:
+        csv.field_size_limit(old_limit)
+    if first is not None:
+        row, line, n = first
+        more = f"; {n_bad} rows in all have the wrong number of fields" if n_bad > 1 else ""
+        raise SchemaError(field, str(path), f"data row {row} (line {line}) has {n} fields but the header has "
+                                            f"{width}{more}; quote cells that contain the delimiter")

@@ -82,7 +82,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix not in (".csv", ".txt", ".tsv"):
             raise SchemaError("path", str(path), "expected a .csv or .parquet file")
         sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+        from mlglass._io import check_csv_fields
+
+        check_csv_fields(path, sep=sep)  # a row with extra fields would silently shift every column
+        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig", index_col=False)
     except SchemaError:
         raise
     except UnicodeDecodeError as err:

@@ -226,17 +226,20 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     -------
     mlglass.screen.ScreenResult
     """
+    from mlglass._io import check_output_path
     from mlglass.models.predictor import default_model_dir
     from mlglass.screen import plot_screen, screen_file
+    from mlglass.screen.stream import read_header
 
+    # every output path is checked before any computation
+    check_output_path(output_path, inputs=[input_path], field="output_path")
+    if plot_path is not None:
+        check_output_path(plot_path, inputs=[input_path, output_path], field="plot", suffixes=(".png",))
     model = Path(model_dir) if model_dir is not None else default_model_dir()
     source = input_path
     needs_cif = cif is not None
     if input_path is not None and not needs_cif:
-        head = read_table(input_path) if Path(input_path).suffix.lower() in (".parquet", ".pq") else \
-            pd.read_csv(input_path, dtype=str, keep_default_na=False, nrows=5, encoding="utf-8-sig") \
-            if Path(input_path).exists() else None
-        needs_cif = head is not None and "cif" in head.columns
+        needs_cif = "cif" in read_header(input_path)
     if needs_cif:
         from mlglass.tables import write_table
 

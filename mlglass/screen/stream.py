@@ -44,14 +44,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import OutputLockedError, atomic_write, atomic_write_text, check_output_path, output_lock
+from mlglass._io import (OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
+                         output_lock)
 from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
-from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER
+from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
 from mlglass.screen.chunks import stringify_frame
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
-__all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "table_format", "work_dir_for",
+__all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
+           "work_dir_for",
            "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.json"
@@ -123,6 +125,18 @@ def table_format(path: str | os.PathLike, field_name: str = "path") -> str:
     raise SchemaError(field_name, str(path), "expected a .csv or .parquet file")
 
 
+def read_header(path: str | os.PathLike) -> list[str]:
+    """Column names of a CSV/TSV/Parquet table, reading only its header.
+
+    Raises
+    ------
+    SchemaError
+        Unknown extension, missing, empty or unreadable file (not UTF-8, bad quoting).
+    """
+    path = Path(path)
+    return _header(path, table_format(path, "input_path"))
+
+
 def _header(path: Path, fmt: str) -> list[str]:
     try:
         if fmt == "parquet":
@@ -169,7 +183,7 @@ def read_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[pd.DataFra
         else:
             sep = "\t" if fmt == "tsv" else ","
             reader = pd.read_csv(path, chunksize=chunk_size, dtype=str, keep_default_na=False, sep=sep,
-                                 encoding="utf-8-sig")
+                                 encoding="utf-8-sig", index_col=False)
             with reader:
                 for chunk in reader:
                     yield chunk
@@ -250,11 +264,20 @@ class _OutputWriter:
             import pyarrow.csv as pacsv
 
             opts = pacsv.WriteOptions(include_header=True, delimiter="\t" if fmt == "tsv" else ",")
-            self.writer = pacsv.CSVWriter(self.fh, schema, write_options=opts)
+            fields = [f.with_type(pa.float64()) if f.name in TEXT_DECIMALS and pa.types.is_floating(f.type) else f
+                      for f in schema]
+            self.schema = pa.schema([f.with_name(n) for f, n in zip(fields, escape_header(schema.names))])
+            self.writer = pacsv.CSVWriter(self.fh, self.schema, write_options=opts)
 
     def write(self, table: pa.Table) -> None:
-        if self.fmt != "parquet":
+        if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
             table = escape_csv_formulas(table)
+            for name, nd in TEXT_DECIMALS.items():
+                i = table.schema.get_field_index(name)
+                if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
+                    col = pc.round(pc.cast(table.column(i), pa.float64()), nd)
+                    table = table.set_column(i, pa.field(name, pa.float64()), col)
+            table = table.rename_columns(self.schema.names)
         self.writer.write_table(table)
         self.fh.flush()
         _maybe_kill("merge")
@@ -579,7 +602,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         raise SchemaError("input_path", str(input_path), "file not found")
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise ScreenOptionError("output_path", str(output_path), "must differ from the input file")
-    check_output_path(output_path, inputs=[input_path], field="output_path")
+    check_output_path(output_path, inputs=[input_path], field="output_path", suffixes=None)
     lock = output_path.with_name(f".{output_path.name}.lock")
     try:
         with output_lock(lock):
@@ -613,6 +636,8 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements)
     columns = _header(input_path, in_fmt)
+    if in_fmt != "parquet":
+        check_csv_fields(input_path, sep="\t" if in_fmt == "tsv" else ",", field="input_path")
     if "metal" not in columns and "formula" not in columns:
         raise SchemaError("columns", columns[:20], "a candidate table needs a 'metal' column (with 'ligands') "
                                                    "or a 'formula' column")
