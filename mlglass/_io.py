@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path", "output_lock",
-           "OutputLockedError", "TABLE_SUFFIXES"]
+           "OutputLockedError", "TABLE_SUFFIXES", "check_csv_fields", "terminate_cleanly"]
 
 #: Extensions of the table outputs (CSV text or Parquet; ``screen`` also writes ``.tsv``).
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
@@ -238,3 +238,28 @@ def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str =
         more = f"; {n_bad} rows in all have the wrong number of fields" if n_bad > 1 else ""
         raise SchemaError(field, str(path), f"data row {row} (line {line}) has {n} fields but the header has "
                                             f"{width}{more}; quote cells that contain the delimiter")
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit(143)`` for the block, so ``finally``/``except`` clean-up runs.
+
+    Temporary files of :func:`atomic_write` are then removed instead of being
+    left behind. Only in the main thread (elsewhere signals cannot be set); the
+    previous handler is restored afterwards.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

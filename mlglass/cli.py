@@ -271,16 +271,19 @@ def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists
               counter_ion: List[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
               dimensionality: List[int] = typer.Option([], "--dim", help="0-3"),
               base_amount: float = typer.Option(2.0, help="moles of linker per metal"),
+              allow_large: bool = typer.Option(False, "--allow-large",
+                                               help="required for spaces above 10 million rows"),
               progress: bool = typer.Option(True)):
-    """Build a combinatorial candidate space and stream it to a file."""
-    from mlglass.screen import enumerate_candidates, from_cli
+    """Build a combinatorial candidate space and stream it to a file (its size is printed first)."""
+    from mlglass.screen import count_candidates, enumerate_candidates, from_cli
 
     _check_output(output, spec)
     try:
         the_spec = spec if spec is not None else from_cli(metals=metal, linkers=linker, mix=mix,
                                                           counter_ions=counter_ion, dimensionality=dimensionality,
                                                           base_amount=base_amount)
-        n = enumerate_candidates(the_spec, output, progress=progress)
+        err_console.print(f"space: {count_candidates(the_spec):,} rows")
+        n = enumerate_candidates(the_spec, output, progress=progress, allow_large=allow_large)
     except MlglassError as err:
         _fail(err)
     console.print(f"wrote {n:,} candidates to {output}")

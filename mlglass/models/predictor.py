@@ -83,6 +83,30 @@ def numeric_column(series: pd.Series) -> np.ndarray:
     return np.array([one(v) for v in series.tolist()], dtype=float)
 
 
+def checked_td(series: pd.Series, row_labels: list[Any]) -> tuple[np.ndarray, list[str]]:
+    """Decomposition temperatures (degC) of a ``td_c`` column and a per-row error message.
+
+    Blank cells mean unknown (NaN, no error). Any other cell must be a finite
+    number between -273.15 and 3000 degC; otherwise its row gets an error naming
+    the field and the value, and its ``td_c`` is NaN.
+    """
+    from mlglass.errors import RecordError
+
+    values = numeric_column(series)
+    errors = [""] * len(values)
+    for i, (raw, v) in enumerate(zip(series.tolist(), values)):
+        blank = raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str)
+                                                                                 and not raw.strip())
+        if blank:
+            values[i] = np.nan
+        elif not (math.isfinite(v) and -273.15 <= v <= 3000.0):
+            err = RecordError("td_c", raw, "decomposition temperature must be a number of degC between -273.15 "
+                                           "and 3000, or blank if unknown", row=row_labels[i])
+            errors[i] = str(err)
+            values[i] = np.nan
+    return values, errors
+
+
 def as_candidate_frame(X: Any) -> pd.DataFrame:
     """Turn a DataFrame, a list of formulas or a list of records into a candidate table."""
     if isinstance(X, pd.DataFrame):
@@ -318,8 +342,11 @@ class GlassPredictor:
         row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
         table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
         td = None
+        bad_td = None
         if "td_c" in frame.columns:
-            td = numeric_column(frame["td_c"])
+            td, td_errors = checked_td(frame["td_c"], row_labels)
+            bad_td = np.array([bool(e) for e in td_errors])
+            errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
         if td is None:
             preds = self.predict_matrix(table, coverage=coverage)
@@ -329,6 +356,9 @@ class GlassPredictor:
             preds = self.predict_matrix(table[index], coverage=coverage, td_c=td)
             for col, values in preds.items():
                 out[col] = values
+        if bad_td is not None and bad_td.any():  # a bad td_c is a row error: no prediction for that row
+            for col in preds:
+                out[col] = np.where(bad_td, np.nan, out[col].to_numpy(dtype=float))
         out["error"] = errors
         if explain:
             out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
