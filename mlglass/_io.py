@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path", "output_lock",
-           "OutputLockedError", "TABLE_SUFFIXES", "check_csv_fields", "terminate_cleanly"]
+           "OutputLockedError", "TABLE_SUFFIXES", "check_csv_fields", "terminate_cleanly", "MAX_COLUMNS"]
 
+#: Widest candidate table accepted (columns); wider tables are refused before any work.
+MAX_COLUMNS = 2000
 #: Extensions of the table outputs (CSV text or Parquet; ``screen`` also writes ``.tsv``).
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 
@@ -220,6 +222,9 @@ def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str =
             header = next(reader, None)
             if header is None:
                 return
+            if len(header) > MAX_COLUMNS:
+                raise SchemaError(field, str(path), f"the header has {len(header):,} columns; at most "
+                                                    f"{MAX_COLUMNS:,} are accepted")
             width, row, first, n_bad = len(header), 0, None, 0
             for fields in reader:
                 if not fields:

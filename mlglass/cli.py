@@ -168,9 +168,12 @@ def tune(trials: int = typer.Option(20, help="optuna trials per target (added to
     if bad:
         _fail(ValueError(f"--target must be tm, tg or melt, got {bad}"))
     prog, task = _bar(None, "tuning")
-    with prog:
-        res = tune_models(targets=target, trials=trials, timeout=timeout, study_path=study, params_path=out,
-                          nested_trials=nested, seed=seed, callback=lambda: prog.advance(task))
+    try:
+        with prog:
+            res = tune_models(targets=target, trials=trials, timeout=timeout, study_path=study, params_path=out,
+                              nested_trials=nested, seed=seed, callback=lambda: prog.advance(task))
+    except MlglassError as err:
+        _fail(err)
     console.print_json(json.dumps(res))
 
 

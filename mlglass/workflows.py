@@ -32,7 +32,16 @@ def load_params(path: Path | None) -> dict[str, dict[str, Any]]:
 
     if path is None or not Path(path).exists():
         return {}
-    return read_params(path)
+    try:
+        params = read_params(path)
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError) as err:
+        raise SchemaError("params", str(path), f"not a tuned-parameter JSON file ({type(err).__name__}: "
+                                               f"{str(err)[:200]}); expected {{\"tm\": {{...}}, ...}} as written "
+                                               "by `mlglass tune`") from None
+    for name, p in params.items():
+        if not all(isinstance(k, str) and (v is None or isinstance(v, (int, float, str, bool))) for k, v in p.items()):
+            raise SchemaError("params", str(path), f"parameters of {name!r} must map names to numbers or text")
+    return params
 
 
 def combined_training_data(extra: Sequence[str | Path] = ()) -> pd.DataFrame:
@@ -126,13 +135,32 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
                 seed: int = 0, extra: Sequence[str | Path] = (),
                 callback: Callable[[], None] | None = None) -> dict[str, Any]:
     """optuna tuning (persistent SQLite study) and, optionally, its nested-CV score."""
+    import math
+
+    from mlglass.errors import RecordError
     from mlglass.models.data import build_training_sets
     from mlglass.models.tuning import tune_all
 
-    data = combined_training_data(extra)
-    sets, _ = build_training_sets(data)
+    for name, value, lo in (("trials", trials, 1), ("nested_trials", nested_trials, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise RecordError(name, value, f"must be a whole number >= {lo}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise RecordError("timeout", timeout, "must be a positive number of seconds (or omitted)")
     params_path = Path(params_path or default_params_path())
     study_path = Path(study_path or params_path.with_name("tuning.sqlite3"))
+    if study_path.exists():
+        try:
+            with open(study_path, "rb") as fh:
+                magic = fh.read(16)
+        except OSError as err:
+            raise RecordError("study", str(study_path), f"cannot read the study file ({err.strerror})") from None
+        if magic != b"SQLite format 3\x00":
+            raise RecordError("study", str(study_path), "not an SQLite file; give a new path or an optuna "
+                                                        "SQLite study written by `mlglass tune`")
+    load_params(params_path)  # an existing parameter file must be readable before hours of tuning
+    data = combined_training_data(extra)
+    sets, _ = build_training_sets(data)
     return tune_all(sets, targets=tuple(targets), trials=trials, timeout=timeout, study_path=study_path,
                     params_path=params_path, nested_trials=nested_trials, seed=seed, callback=callback)
 

@@ -172,6 +172,10 @@ class ProcessRunner:
         self._ex.shutdown(wait=True, cancel_futures=True)
 
 
+#: Seconds to wait for a dask scheduler before giving up with a clear error.
+CONNECT_TIMEOUT_S = 10
+
+
 class DaskRunner:
     """Run chunks on a dask.distributed cluster (``"local"`` or a scheduler address)."""
 
@@ -185,7 +189,14 @@ class DaskRunner:
                                          dashboard_address=None, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         else:
-            self._client = Client(address)
+            try:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as err:
+                from mlglass.screen.scoring import ScreenOptionError
+
+                raise ScreenOptionError("dask_address", address, f"cannot connect to the dask scheduler within "
+                                                                 f"{CONNECT_TIMEOUT_S} s ({type(err).__name__}: "
+                                                                 f"{str(err)[:200]})") from None
         try:
             n = max(1, len(self._client.scheduler_info().get("workers", {})))
             self.capacity = 2 * n

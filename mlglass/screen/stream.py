@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import (OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
+from mlglass._io import (MAX_COLUMNS, OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
                          output_lock)
 from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
@@ -142,12 +142,23 @@ def _header(path: Path, fmt: str) -> list[str]:
         if fmt == "parquet":
             return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
         sep = "\t" if fmt == "tsv" else ","
+        import csv
+
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # width first: pandas is slow on 100k columns
+            first = next(csv.reader(fh, delimiter=sep), None)
+        if first is not None and len(first) > MAX_COLUMNS:
+            raise SchemaError("input_path", str(path), f"the table has {len(first):,} columns; at most "
+                                                       f"{MAX_COLUMNS:,} are accepted")
         return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding="utf-8-sig").columns]
     except FileNotFoundError:
         raise SchemaError("input_path", str(path), "file not found") from None
     except pd.errors.EmptyDataError:
         raise SchemaError("input_path", str(path), "file is empty (no header row)") from None
+    except SchemaError:
+        raise
     except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
+        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
+    except Exception as err:  # noqa: BLE001 - csv.Error (NUL bytes, huge fields)
         raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
 
 
@@ -508,6 +519,22 @@ def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ main entry
+def _check_dask_address(address: Any) -> None:
+    """``"local"`` or ``scheme://host:port`` (tcp, tls, ucx, ws, wss, inproc)."""
+    from urllib.parse import urlsplit
+
+    ok = isinstance(address, str) and (address == "local" or address.startswith("inproc://"))
+    if isinstance(address, str) and not ok:
+        try:
+            parts = urlsplit(address)
+            ok = parts.scheme in ("tcp", "tls", "ucx", "ws", "wss") and bool(parts.hostname) and parts.port is not None
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ScreenOptionError("dask_address", address, "expected 'local' or a scheduler address like "
+                                                         "'tcp://host:8786'")
+
+
 def _resolve_predictor(predictor: Any) -> tuple[Any, Path | None]:
     from mlglass.models.predictor import GlassPredictor
 
@@ -631,11 +658,16 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                             ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ScreenOptionError(name, value, f"must be a whole number >= {lo}")
+    if dask_address is not None:
+        _check_dask_address(dask_address)
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage < 1):
         raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements)
     columns = _header(input_path, in_fmt)
+    if len(columns) > MAX_COLUMNS:
+        raise SchemaError("input_path", str(input_path), f"the table has {len(columns):,} columns; at most "
+                                                         f"{MAX_COLUMNS:,} are accepted")
     if in_fmt != "parquet":
         check_csv_fields(input_path, sep="\t" if in_fmt == "tsv" else ",", field="input_path")
     if "metal" not in columns and "formula" not in columns:
