@@ -77,8 +77,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-            return frame.astype(object).where(frame.notna(), None)
+            from mlglass.screen.chunks import stringify_frame
+
+            # the same text values the screen's chunk reader gives (1.0 -> '1', missing -> '')
+            return stringify_frame(pd.read_parquet(path))
         if suffix not in (".csv", ".txt", ".tsv"):
             raise SchemaError("path", str(path), "expected a .csv or .parquet file")
         sep = "\t" if suffix == ".tsv" else ","

@@ -92,7 +92,7 @@ def checked_td(series: pd.Series, row_labels: list[Any]) -> tuple[np.ndarray, li
     """
     from mlglass.errors import RecordError
 
-    values = numeric_column(series)
+    values = np.array(numeric_column(series), dtype=float)  # a copy: never a view of the caller's frame
     errors = [""] * len(values)
     for i, (raw, v) in enumerate(zip(series.tolist(), values)):
         blank = raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str)
