@@ -26,6 +26,10 @@ Entry points (``entry_points``), driven round-robin with equal time slices:
 ``predict``       ``GlassPredictor.predict``
 ``screen``        :func:`mlglass.screen.screen_file` on a small temp file (if importable)
 ``suggest``       ``mlglass.screen.suggest_batch`` / ``suggest_file`` (if present)
+``bundle``, ``resume``, ``spec``, ``csv_writer``, ``outputs``
+                  tampered model bundles, damaged screen checkpoints, hostile ``enumerate``
+                  specs, CSV writing of CR/formula cells, hostile output paths
+                  (:mod:`mlglass._robustness_issue12`)
 
 Inputs come from seeded :class:`random.Random` generators (deterministic for
 a seed; how many are tried depends on the budget): empty and header-only
@@ -86,7 +90,8 @@ __all__ = [
 ]
 
 #: Entry points the harness can drive, in round-robin order.
-ENTRY_POINTS = ("formula", "table_reader", "validator", "featurize", "predict", "screen", "suggest")
+ENTRY_POINTS = ("formula", "table_reader", "validator", "featurize", "predict", "screen", "suggest",
+                "bundle", "resume", "spec", "csv_writer", "outputs")
 #: Wall time one call may take (seconds).
 CALL_BOUND_SECONDS = 5.0
 #: Batch entry points (row accounting applies).
@@ -1928,6 +1933,9 @@ _DRIVERS: dict[str, Callable[[_Run, InputGenerator, dict], None]] = {
     "screen": _drive_screen,
     "suggest": _drive_suggest,
 }
+from mlglass._robustness_issue12 import DRIVERS as _ISSUE12_DRIVERS  # noqa: E402
+
+_DRIVERS.update(_ISSUE12_DRIVERS)
 
 
 # --------------------------------------------------------------------------- main entry
@@ -2002,7 +2010,7 @@ def run_harness(*, seconds: float = 10, seed: int = 0, entry_points: Sequence[st
             if "suggest" in entries and not (hasattr(screen, "suggest_batch") or hasattr(screen, "suggest_file")):
                 report.skipped["suggest"] = "mlglass.screen has no suggest_batch / suggest_file (yet)"
     entries = [e for e in entries if e not in report.skipped]
-    if predictor is None and any(e in ("predict", "screen", "suggest") for e in entries):
+    if predictor is None and any(e in ("predict", "screen", "suggest", "bundle", "resume") for e in entries):
         predictor = train_tiny_predictor()
     ctx["predictor"] = predictor
     report.setup_seconds = time.perf_counter() - t_setup

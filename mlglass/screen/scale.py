@@ -63,6 +63,8 @@ def model_bundle(folder: str | os.PathLike) -> dict[str, Any]:
     meta_bytes = (folder / "metadata.json").read_bytes()
     meta = json.loads(meta_bytes)
     files = {"metadata.json": meta_bytes}
+    if (folder / "manifest.json").is_file():  # the bundle's seal travels with it (checked when loaded)
+        files["manifest.json"] = (folder / "manifest.json").read_bytes()
     for entry in (meta.get("files") or {}).values():
         name = entry.get("file") if isinstance(entry, dict) else None
         if isinstance(name, str) and "/" not in name and "\\" not in name and not name.startswith("."):
