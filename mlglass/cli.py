@@ -29,6 +29,17 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _check_output(path: Optional[Path], *inputs: Optional[Path], field: str = "output") -> None:
+    """Refuse an output that cannot be written (or is an input) before any computation."""
+    from mlglass._io import check_output_path
+
+    if path is not None:
+        try:
+            check_output_path(path, inputs=inputs, field=field)
+        except MlglassError as err:
+            _fail(err)
+
+
 def _bar(total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -77,6 +88,7 @@ def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay
     """Compute descriptors for a candidate table (or CIF files); bad rows keep an `error`."""
     from mlglass.workflows import featurize_file
 
+    _check_output(output, input)
     try:
         res = featurize_file(input, output, cif=cif, progress=progress)
     except MlglassError as err:
@@ -156,9 +168,12 @@ def tune(trials: int = typer.Option(20, help="optuna trials per target (added to
     if bad:
         _fail(ValueError(f"--target must be tm, tg or melt, got {bad}"))
     prog, task = _bar(None, "tuning")
-    with prog:
-        res = tune_models(targets=target, trials=trials, timeout=timeout, study_path=study, params_path=out,
-                          nested_trials=nested, seed=seed, callback=lambda: prog.advance(task))
+    try:
+        with prog:
+            res = tune_models(targets=target, trials=trials, timeout=timeout, study_path=study, params_path=out,
+                              nested_trials=nested, seed=seed, callback=lambda: prog.advance(task))
+    except MlglassError as err:
+        _fail(err)
     console.print_json(json.dumps(res))
 
 
@@ -180,6 +195,7 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
 
     if input is None and not formula:
         _fail(ValueError("give an input table or --formula"))
+    _check_output(output, input)
     try:
         frames = []
         if input is not None:
@@ -191,7 +207,10 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
     except MlglassError as err:
         _fail(err)
     if output is not None:
-        write_table(out, output)
+        try:
+            write_table(out, output)
+        except MlglassError as err:
+            _fail(err)
         console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
     cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "domain", "error")
             if c in out.columns]
@@ -258,15 +277,19 @@ def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists
               counter_ion: List[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
               dimensionality: List[int] = typer.Option([], "--dim", help="0-3"),
               base_amount: float = typer.Option(2.0, help="moles of linker per metal"),
+              allow_large: bool = typer.Option(False, "--allow-large",
+                                               help="required for spaces above 10 million rows"),
               progress: bool = typer.Option(True)):
-    """Build a combinatorial candidate space and stream it to a file."""
-    from mlglass.screen import enumerate_candidates, from_cli
+    """Build a combinatorial candidate space and stream it to a file (its size is printed first)."""
+    from mlglass.screen import count_candidates, enumerate_candidates, from_cli
 
+    _check_output(output, spec)
     try:
         the_spec = spec if spec is not None else from_cli(metals=metal, linkers=linker, mix=mix,
                                                           counter_ions=counter_ion, dimensionality=dimensionality,
                                                           base_amount=base_amount)
-        n = enumerate_candidates(the_spec, output, progress=progress)
+        err_console.print(f"space: {count_candidates(the_spec):,} rows")
+        n = enumerate_candidates(the_spec, output, progress=progress, allow_large=allow_large)
     except MlglassError as err:
         _fail(err)
     console.print(f"wrote {n:,} candidates to {output}")
@@ -287,13 +310,17 @@ def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help=
     from mlglass.tables import write_table
     from mlglass.workflows import suggest_candidates
 
+    _check_output(output, input)
     try:
         picked = suggest_candidates(input, batch=batch, acquisition=acquisition, objective=objective,
                                     model_dir=models, seed=seed, out_of_domain=out_of_domain)
     except MlglassError as err:
         _fail(err)
     if output is not None:
-        write_table(picked, output)
+        try:
+            write_table(picked, output)
+        except MlglassError as err:
+            _fail(err)
     cols = [c for c in ("batch_rank", "id", "metal", "ligands", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "p_melt",
                         "domain", "acquisition") if c in picked.columns]
     console.print(prediction_table(picked, f"next {batch} experiments ({acquisition})", cols, n=batch))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlglass._bundled import bundled_dir
 from mlglass.errors import RecordError, SchemaError
 from mlglass.records import record_from_mapping
 
@@ -38,8 +39,9 @@ __all__ = [
     "TARGETS",
 ]
 
-#: Folder of the bundled data (repository checkout or ``MLGLASS_DATA_DIR``).
-DATASET_DIR = Path(__file__).resolve().parents[1] / "datasets"
+#: Folder of the bundled data (installed package data or the checkout's ``datasets/``;
+#: :func:`dataset_path` lets ``MLGLASS_DATA_DIR`` override it).
+DATASET_DIR = bundled_dir("datasets")
 
 TEMPERATURE_COLUMNS = ("tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c")
 NUMERIC_COLUMNS = TEMPERATURE_COLUMNS + ("dh_fus_kj_mol", "ds_fus_j_mol_k")
@@ -75,12 +77,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-            return frame.astype(object).where(frame.notna(), None)
+            from mlglass.screen.chunks import stringify_frame
+
+            # the same text values the screen's chunk reader gives (1.0 -> '1', missing -> '')
+            return stringify_frame(pd.read_parquet(path))
         if suffix not in (".csv", ".txt", ".tsv"):
             raise SchemaError("path", str(path), "expected a .csv or .parquet file")
         sep = "\t" if suffix == ".tsv" else ","
-        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+        from mlglass._io import check_csv_fields
+
+        check_csv_fields(path, sep=sep)  # a row with extra fields would silently shift every column
+        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig", index_col=False)
     except SchemaError:
         raise
     except UnicodeDecodeError as err:

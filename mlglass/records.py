@@ -243,9 +243,14 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
             amount = float(m.group(1))
         if not name:
             raise RecordError(field_name, text, f"item {part!r} has an amount but no name")
-        if not math.isfinite(amount) or amount <= 0:
+        if not math.isfinite(amount) or amount < 0:
             raise StoichiometryError(field_name, text,
                                      f"amount of {name!r} must be a positive finite number, got {amount:g}")
+        if amount == 0 and not re.search(r"[1-9]", re.split(r"[eE]", m.group(1))[0] if m else ""):
+            continue  # 'bIm:0' (x = 0 of a composition series): the species is absent
+        if amount < 1e-6:
+            raise StoichiometryError(field_name, text, f"amount of {name!r} = {m.group(1) if m else amount} is implausibly small "
+                                                       "(below 1e-6); write 0 for an absent species")
         if amount > 1e4:
             raise StoichiometryError(field_name, text, f"amount of {name!r} = {amount:g} is implausibly large")
         if name in out:
@@ -253,6 +258,9 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
         else:
             out[name] = amount
             order.append(name)
+    if parts and not order and field_name == "ligands":
+        raise StoichiometryError(field_name, text, "every amount is 0; give at least one ligand with a positive "
+                                                   "amount")
     return tuple((n, out[n]) for n in order)
 
 

@@ -11,6 +11,18 @@ from rich.table import Table
 __all__ = ["evaluation_table", "summary_table", "prediction_table", "problems_table", "ranked_table"]
 
 
+#: Longest text shown in one terminal cell (longer values are cut, with their length).
+CELL_LIMIT = 200
+
+
+def _cell(v: Any, limit: int = CELL_LIMIT) -> str:
+    """``str(v)`` cut to ``limit`` characters (a 10 MB cell would take minutes to lay out)."""
+    text = v if isinstance(v, str) else str(v)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def _f(x: Any, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -88,7 +100,7 @@ def prediction_table(frame: pd.DataFrame, title: str, columns: list[str] | None 
             if isinstance(v, float):
                 cells.append(_f(v, 2 if c in ("p_melt", "score") else 0))
             else:
-                cells.append(str(v))
+                cells.append(_cell(v))
         t.add_row(*cells)
     return t
 
@@ -106,9 +118,9 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
         return f"{_f(v, 0)} [{_f(lo, 0)}–{_f(hi, 0)}]"
 
     for _, row in frame.head(n).iterrows():
-        t.add_row(str(row.get("rank", "")), str(row.get("id", "")), str(row.get("metal", "")),
-                  str(row.get("ligands", "")), str(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
-                  str(row.get("domain", "")), _f(row.get("score"), 3))
+        t.add_row(_cell(row.get("rank", "")), _cell(row.get("id", "")), _cell(row.get("metal", "")),
+                  _cell(row.get("ligands", "")), _cell(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
+                  _cell(row.get("domain", "")), _f(row.get("score"), 3))
     return t
 
 
@@ -118,5 +130,5 @@ def problems_table(problems: list[Any], limit: int = 200) -> Table:
     for c in ("row", "column", "value", "why"):
         t.add_column(c, overflow="fold")
     for p in problems[:limit]:
-        t.add_row(str(p.row), str(p.column), repr(p.value), p.reason)
+        t.add_row(_cell(p.row), _cell(p.column), _cell(repr(p.value)), _cell(p.reason, 4 * CELL_LIMIT))
     return t

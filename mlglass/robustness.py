@@ -26,6 +26,10 @@ Entry points (``entry_points``), driven round-robin with equal time slices:
 ``predict``       ``GlassPredictor.predict``
 ``screen``        :func:`mlglass.screen.screen_file` on a small temp file (if importable)
 ``suggest``       ``mlglass.screen.suggest_batch`` / ``suggest_file`` (if present)
+``bundle``, ``resume``, ``spec``, ``csv_writer``, ``outputs``
+                  tampered model bundles, damaged screen checkpoints, hostile ``enumerate``
+                  specs, CSV writing of CR/formula cells, hostile output paths
+                  (:mod:`mlglass._robustness_issue12`)
 
 Inputs come from seeded :class:`random.Random` generators (deterministic for
 a seed; how many are tried depends on the budget): empty and header-only
@@ -86,7 +90,8 @@ __all__ = [
 ]
 
 #: Entry points the harness can drive, in round-robin order.
-ENTRY_POINTS = ("formula", "table_reader", "validator", "featurize", "predict", "screen", "suggest")
+ENTRY_POINTS = ("formula", "table_reader", "validator", "featurize", "predict", "screen", "suggest",
+                "bundle", "resume", "spec", "csv_writer", "outputs")
 #: Wall time one call may take (seconds).
 CALL_BOUND_SECONDS = 5.0
 #: Batch entry points (row accounting applies).
@@ -94,7 +99,6 @@ BATCH_ENTRY_POINTS = ("featurize", "predict", "screen", "suggest")
 
 _REPR_LIMIT = 300
 _MAX_PER_SIGNATURE = 1  # reproducers kept per distinct failure (the first, shrunk)
-_REPO = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- report
 
@@ -321,8 +325,10 @@ _SPECIES_BAD_METALS = ["He", "C", "H", "O", "Cl", "Ne", "Ar", "N", "S"]
 _WEIRD_METALS = ["Og", "Fr", "Ra", "Rf", "Lr", "No", "Cn", "Ts", "Lv", "Nh", "Mc", "Fl", "Tc", "Pm", "Po", "At", "U",
                  "Pu", "Am", "B", "Si", "Ge", "As", "Sb", "Te", "Zn:1e-320;Co:1", "Zn:1e4;Co:1e-4", "Zn:1;Zn:1",
                  " Zn ", "Zn;", ";Zn", "Zn:0.8;Co:0.2", "Zn:1;Co:1;Cd:1;Cu:1;Ag:1;Li:1"]
-_PARSE_BAD_AMOUNTS = ["0", "-1", "-0", "nan", "inf", "-inf", "1e308", "1e309", "10000.5", "1e5", "two", "",
-                      "1,5", "0x1", "1e-400", "0.0"]
+# "0" (and "-0", "0.0") means the species is absent: valid, but a ligands cell of zeros only is an error,
+# so zeros are exercised by tests/test_hostile.py rather than drawn here.
+_PARSE_BAD_AMOUNTS = ["-1", "nan", "inf", "-inf", "1e308", "1e309", "10000.5", "1e5", "two", "",
+                      "1,5", "0x1", "1e-400", "1e-320", "1e-7"]
 # Fullwidth / other Unicode decimal digits are read as numbers by float() and by ``\d``: accepted, not asserted.
 _OK_AMOUNTS = ["1", "2", "1.75", "0.25", "0.3333", "3", ".5", "5.", "+2", "1e-5", "1e4", "1E2", " 2 ", "２", "٢"]
 _LIBRARY_FALLBACK = ["Im", "bIm", "HPO4", "H2PO4", "ImH2", "SCN", "dca", "bba", "CoCl4", "H2O", "C6H6"]
@@ -1072,7 +1078,9 @@ def _row_badness(frame: pd.DataFrame, i: int, flags: dict[str, str | None]) -> s
 
 
 def _seed_rows() -> list[dict[str, str]]:
-    path = _REPO / "datasets" / "glasses.csv"
+    from mlglass.datasets import dataset_path
+
+    path = dataset_path("glasses.csv")
     keep = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula", "tm_c", "tg_c",
             "td_c", "route", "melts")
     rows: list[dict[str, str]] = []
@@ -1928,6 +1936,9 @@ _DRIVERS: dict[str, Callable[[_Run, InputGenerator, dict], None]] = {
     "screen": _drive_screen,
     "suggest": _drive_suggest,
 }
+from mlglass._robustness_issue12 import DRIVERS as _ISSUE12_DRIVERS  # noqa: E402
+
+_DRIVERS.update(_ISSUE12_DRIVERS)
 
 
 # --------------------------------------------------------------------------- main entry
@@ -2002,7 +2013,7 @@ def run_harness(*, seconds: float = 10, seed: int = 0, entry_points: Sequence[st
             if "suggest" in entries and not (hasattr(screen, "suggest_batch") or hasattr(screen, "suggest_file")):
                 report.skipped["suggest"] = "mlglass.screen has no suggest_batch / suggest_file (yet)"
     entries = [e for e in entries if e not in report.skipped]
-    if predictor is None and any(e in ("predict", "screen", "suggest") for e in entries):
+    if predictor is None and any(e in ("predict", "screen", "suggest", "bundle", "resume") for e in entries):
         predictor = train_tiny_predictor()
     ctx["predictor"] = predictor
     report.setup_seconds = time.perf_counter() - t_setup

@@ -4,12 +4,18 @@ CSV output is spreadsheet-safe: a text cell that starts with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return (which Excel/LibreOffice would evaluate
 as a formula) is written with a leading apostrophe ``'``, unless it is a plain
 number: a negative temperature, as a number or as text, stays as it is.
-Parquet keeps values as they are. The screen's streaming writer applies the
-same rule (:data:`FORMULA_PREFIXES`, :data:`PLAIN_NUMBER`).
+Column headers follow the same rule. A cell holding a bare carriage return
+(which Python's csv module would leave unquoted, splitting the row for most
+readers) makes the whole file quoted. Text outputs round the predicted
+temperatures to 0.1 degC and probabilities to 3 decimals
+(:data:`TEXT_DECIMALS`); Parquet keeps values as they are. The screen's
+streaming writer applies the same rules (:data:`FORMULA_PREFIXES`,
+:data:`PLAIN_NUMBER`, :data:`TEXT_DECIMALS`).
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -19,13 +25,36 @@ from mlglass._io import atomic_write
 from mlglass.datasets import read_table
 from mlglass.errors import SchemaError
 
-__all__ = ["read_table", "write_table", "escape_spreadsheet_formulas", "FORMULA_PREFIXES", "PLAIN_NUMBER"]
+__all__ = ["read_table", "write_table", "escape_spreadsheet_formulas", "escape_header", "round_for_text",
+           "FORMULA_PREFIXES", "PLAIN_NUMBER", "TEXT_DECIMALS"]
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Text cells matching this are plain numbers and are never escaped.
 PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _PLAIN = re.compile(PLAIN_NUMBER)
+#: Decimals kept in text (CSV) outputs: temperatures (degC) to 0.1, probabilities to 0.001.
+TEXT_DECIMALS = {**{c: 1 for c in ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c")}, "p_melt": 3}
+
+
+def _escape_text(v: str) -> str:
+    return "'" + v if v.startswith(FORMULA_PREFIXES) and not _PLAIN.match(v) else v
+
+
+def escape_header(names) -> list[str]:
+    """Column names with the spreadsheet-formula rule applied (``=x`` -> ``'=x``)."""
+    return [_escape_text(str(n)) for n in names]
+
+
+def round_for_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` with the numeric columns of :data:`TEXT_DECIMALS` rounded."""
+    out = frame
+    for col, nd in TEXT_DECIMALS.items():
+        if col in frame.columns and pd.api.types.is_float_dtype(frame[col]):
+            if out is frame:
+                out = frame.copy()
+            out[col] = frame[col].astype(float).round(nd)
+    return out
 
 
 def escape_spreadsheet_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,23 +69,45 @@ def escape_spreadsheet_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _has_cr(frame: pd.DataFrame) -> bool:
+    if any("\r" in str(c) for c in frame.columns):
+        return True
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            if s.map(lambda v: isinstance(v, str) and "\r" in v).any():
+                return True
+    return False
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, *, escape_formulas: bool = True) -> Path:
     """Write ``frame`` to ``path`` (.csv or .parquet) atomically.
+
+    CSV: formula-like cells and headers escaped (unless ``escape_formulas=False``),
+    every field quoted if any cell holds a carriage return, :data:`TEXT_DECIMALS`
+    rounding. Replacing an existing file keeps its permission bits.
 
     Raises
     ------
     SchemaError
-        Unknown extension.
+        Unknown extension, or the file cannot be written (the reason from the OS).
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        with atomic_write(path, "wb") as fh:
-            frame.to_parquet(fh, index=False)
-    elif suffix in (".csv", ".txt"):
-        data = escape_spreadsheet_formulas(frame) if escape_formulas else frame
-        with atomic_write(path, "w") as fh:
-            data.to_csv(fh, index=False)
-    else:
-        raise SchemaError("output", str(path), "output must end in .csv or .parquet")
+    try:
+        if suffix in (".parquet", ".pq"):
+            with atomic_write(path, "wb") as fh:
+                frame.to_parquet(fh, index=False)
+        elif suffix in (".csv", ".txt"):
+            data = round_for_text(frame)
+            if escape_formulas:
+                data = escape_spreadsheet_formulas(data)
+                data.columns = escape_header(data.columns)
+            quoting = csv.QUOTE_ALL if _has_cr(data) else csv.QUOTE_MINIMAL
+            with atomic_write(path, "w") as fh:
+                data.to_csv(fh, index=False, quoting=quoting)
+        else:
+            raise SchemaError("output", str(path), "output must end in .csv or .parquet")
+    except OSError as err:
+        raise SchemaError("output", str(path), f"cannot write the file ({err.strerror or err})") from None
     return path

@@ -32,7 +32,16 @@ def load_params(path: Path | None) -> dict[str, dict[str, Any]]:
 
     if path is None or not Path(path).exists():
         return {}
-    return read_params(path)
+    try:
+        params = read_params(path)
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError) as err:
+        raise SchemaError("params", str(path), f"not a tuned-parameter JSON file ({type(err).__name__}: "
+                                               f"{str(err)[:200]}); expected {{\"tm\": {{...}}, ...}} as written "
+                                               "by `mlglass tune`") from None
+    for name, p in params.items():
+        if not all(isinstance(k, str) and (v is None or isinstance(v, (int, float, str, bool))) for k, v in p.items()):
+            raise SchemaError("params", str(path), f"parameters of {name!r} must map names to numbers or text")
+    return params
 
 
 def combined_training_data(extra: Sequence[str | Path] = ()) -> pd.DataFrame:
@@ -126,13 +135,32 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
                 seed: int = 0, extra: Sequence[str | Path] = (),
                 callback: Callable[[], None] | None = None) -> dict[str, Any]:
     """optuna tuning (persistent SQLite study) and, optionally, its nested-CV score."""
+    import math
+
+    from mlglass.errors import RecordError
     from mlglass.models.data import build_training_sets
     from mlglass.models.tuning import tune_all
 
-    data = combined_training_data(extra)
-    sets, _ = build_training_sets(data)
+    for name, value, lo in (("trials", trials, 1), ("nested_trials", nested_trials, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise RecordError(name, value, f"must be a whole number >= {lo}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise RecordError("timeout", timeout, "must be a positive number of seconds (or omitted)")
     params_path = Path(params_path or default_params_path())
     study_path = Path(study_path or params_path.with_name("tuning.sqlite3"))
+    if study_path.exists():
+        try:
+            with open(study_path, "rb") as fh:
+                magic = fh.read(16)
+        except OSError as err:
+            raise RecordError("study", str(study_path), f"cannot read the study file ({err.strerror})") from None
+        if magic != b"SQLite format 3\x00":
+            raise RecordError("study", str(study_path), "not an SQLite file; give a new path or an optuna "
+                                                        "SQLite study written by `mlglass tune`")
+    load_params(params_path)  # an existing parameter file must be readable before hours of tuning
+    data = combined_training_data(extra)
+    sets, _ = build_training_sets(data)
     return tune_all(sets, targets=tuple(targets), trials=trials, timeout=timeout, study_path=study_path,
                     params_path=params_path, nested_trials=nested_trials, seed=seed, callback=callback)
 
@@ -226,17 +254,20 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     -------
     mlglass.screen.ScreenResult
     """
+    from mlglass._io import check_output_path
     from mlglass.models.predictor import default_model_dir
     from mlglass.screen import plot_screen, screen_file
+    from mlglass.screen.stream import read_header
 
+    # every output path is checked before any computation
+    check_output_path(output_path, inputs=[input_path], field="output_path")
+    if plot_path is not None:
+        check_output_path(plot_path, inputs=[input_path, output_path], field="plot", suffixes=(".png",))
     model = Path(model_dir) if model_dir is not None else default_model_dir()
     source = input_path
     needs_cif = cif is not None
     if input_path is not None and not needs_cif:
-        head = read_table(input_path) if Path(input_path).suffix.lower() in (".parquet", ".pq") else \
-            pd.read_csv(input_path, dtype=str, keep_default_na=False, nrows=5, encoding="utf-8-sig") \
-            if Path(input_path).exists() else None
-        needs_cif = head is not None and "cif" in head.columns
+        needs_cif = "cif" in read_header(input_path)
     if needs_cif:
         from mlglass.tables import write_table
 

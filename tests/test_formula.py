@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -199,17 +198,13 @@ def test_too_long():
     "Zn" + "(" * 10 + ")" * 10 + "(Im)" * 490,
 ])
 def test_pathological_input_fails_fast(text):
-    start = time.perf_counter()
-    with pytest.raises(FormulaError):
+    with pytest.raises(FormulaError):  # speed: benchmarks/speed_checks.py
         parse_formula(text)
-    assert time.perf_counter() - start < 0.5
 
 
 def test_long_valid_formula_is_fast():
     text = "Zn" + "(Im)." * 390 + "1"  # guests (Im), the last one times 0.1
-    start = time.perf_counter()
-    rec = parse_formula(text)
-    assert time.perf_counter() - start < 0.5
+    rec = parse_formula(text)  # speed: benchmarks/speed_checks.py
     assert rec.counter_ions == (Component("Im", pytest.approx(388.1)),)
 
 

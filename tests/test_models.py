@@ -112,6 +112,7 @@ class TestBundleSafety:
         meta = json.loads((d / "metadata.json").read_text())
         meta["mlglass_version"] = "9.9.0"
         (d / "metadata.json").write_text(json.dumps(meta))
+        _reseal(d)  # a deliberate edit, re-sealed: the deeper check must still refuse it
         with pytest.raises(ModelFileError, match="9.9.0"):
             GlassPredictor.load(d)
 
@@ -120,6 +121,7 @@ class TestBundleSafety:
         meta = json.loads((d / "metadata.json").read_text())
         meta["feature_labels"] = meta["feature_labels"][:-1] + ["something_else"]
         (d / "metadata.json").write_text(json.dumps(meta))
+        _reseal(d)  # a deliberate edit, re-sealed: the deeper check must still refuse it
         with pytest.raises(ModelFileError, match="feature list"):
             GlassPredictor.load(d)
 
@@ -129,6 +131,7 @@ class TestBundleSafety:
         meta = json.loads((d / "metadata.json").read_text())
         meta["files"]["tm"]["file"] = name
         (d / "metadata.json").write_text(json.dumps(meta))
+        _reseal(d)  # a deliberate edit, re-sealed: the deeper check must still refuse it
         with pytest.raises(ModelFileError, match="bundle"):
             GlassPredictor.load(d)
 
@@ -147,6 +150,19 @@ class TestBundleSafety:
         (d / "metadata.json").write_bytes(b"\x80\x04not json")
         with pytest.raises(ModelFileError):
             GlassPredictor.load(d)
+
+
+def _reseal(d):
+    """Re-seal ``d``'s manifest after an edit of metadata.json (what an attacker with write access could do)."""
+    import hashlib
+
+    from mlglass.models.persistence import MANIFEST_NAME, _seal
+
+    man = json.loads((d / MANIFEST_NAME).read_text())
+    data = (d / "metadata.json").read_bytes()
+    man["files"]["metadata.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    man["seal"] = _seal(man["files"])
+    (d / MANIFEST_NAME).write_text(json.dumps(man))
 
 
 def test_bundled_models_load():

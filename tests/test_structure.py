@@ -270,9 +270,7 @@ def test_given_oxidation_states():
 def test_speed_few_hundred_atoms():
     record_from_structure(SHARED / "ZIF-8.cif")  # imports and caches
     for name in ("ZIF-8.cif", "IRMOF-1.cif", "Cu-BTC.cif"):  # 276, 424, 624 atoms
-        t = time.perf_counter()
-        rec = record_from_structure(SHARED / name)
-        assert time.perf_counter() - t < 2.0, name
+        rec = record_from_structure(SHARED / name)  # speed: benchmarks/speed_checks.py
         assert rec.descriptors["n_atoms"] >= 276
 
 
@@ -331,8 +329,9 @@ def test_timeout_and_missing_file(tmp_path, monkeypatch):
 
     shutil.copy(SHARED / "ZIF-8.cif", tmp_path / "slow.cif")
 
-    def slow(*args, **kwargs):
-        time.sleep(5)
+    def slow(*args, **kwargs):  # never finishes by itself: only the time limit ends it
+        while True:
+            time.sleep(0.05)
 
     monkeypatch.setattr(record_mod, "record_from_structure", slow)
     df = records_from_cifs([tmp_path / "slow.cif", tmp_path / "missing.cif"], progress=False,

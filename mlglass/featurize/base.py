@@ -116,6 +116,10 @@ def check_unique_columns(frame: pd.DataFrame) -> None:
         raise SchemaError("columns", dups, "column names must be unique; these appear more than once")
 
 
+#: Descriptor magnitudes at or above this are refused (float32, used by the boosters, overflows at 3.4e38).
+_DESCRIPTOR_LIMIT = 1e30
+
+
 def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord | None],
                      errors: Sequence[str] | None = None, *, on_error: str = "report",
                      row_labels: Sequence[Any] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -184,6 +188,21 @@ def featurize_unique(featurizers: Sequence["RecordFeaturizer"], records: Sequenc
                 table[j] = _featurize_one(featurizers, rec, on_error)
             except RecordError as err:
                 unique_errors[j] = str(err)
+    if len(unique):  # every descriptor finite (NaN = unknown is allowed) and within float32 range
+        body = table[:-1]
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(body) & ~(np.abs(body) < _DESCRIPTOR_LIMIT)
+        if bad.any():
+            labels = [lab for f in featurizers for lab in f.feature_labels()]
+            for j in np.flatnonzero(bad.any(axis=1)):
+                if j not in unique_errors:
+                    c = int(np.flatnonzero(bad[j])[0])
+                    err = RecordError(labels[c], float(body[j, c]), "descriptor is not a finite number (an amount "
+                                                                    "or property out of range)")
+                    if on_error == "raise":
+                        raise err
+                    unique_errors[j] = str(err)
+                table[j] = np.nan
     if unique_errors:
         for i in range(n):
             j = index[i]

@@ -55,7 +55,9 @@ def default_model_dir() -> Path:
     env = os.environ.get("MLGLASS_MODEL_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
+    from mlglass._bundled import bundled_dir
+
+    return bundled_dir("models")
 
 
 def check_coverage(coverage: Any) -> float:
@@ -89,6 +91,30 @@ def numeric_column(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_float_dtype(series.dtype):
         return series.to_numpy(dtype=float)
     return np.array([one(v) for v in series.tolist()], dtype=float)
+
+
+def checked_td(series: pd.Series, row_labels: list[Any]) -> tuple[np.ndarray, list[str]]:
+    """Decomposition temperatures (degC) of a ``td_c`` column and a per-row error message.
+
+    Blank cells mean unknown (NaN, no error). Any other cell must be a finite
+    number between -273.15 and 3000 degC; otherwise its row gets an error naming
+    the field and the value, and its ``td_c`` is NaN.
+    """
+    from mlglass.errors import RecordError
+
+    values = np.array(numeric_column(series), dtype=float)  # a copy: never a view of the caller's frame
+    errors = [""] * len(values)
+    for i, (raw, v) in enumerate(zip(series.tolist(), values)):
+        blank = raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str)
+                                                                                 and not raw.strip())
+        if blank:
+            values[i] = np.nan
+        elif not (math.isfinite(v) and -273.15 <= v <= 3000.0):
+            err = RecordError("td_c", raw, "decomposition temperature must be a number of degC between -273.15 "
+                                           "and 3000, or blank if unknown", row=row_labels[i])
+            errors[i] = str(err)
+            values[i] = np.nan
+    return values, errors
 
 
 def as_candidate_frame(X: Any) -> pd.DataFrame:
@@ -356,8 +382,11 @@ class GlassPredictor:
         row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
         table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
         td = None
+        bad_td = None
         if "td_c" in frame.columns:
-            td = numeric_column(frame["td_c"])
+            td, td_errors = checked_td(frame["td_c"], row_labels)
+            bad_td = np.array([bool(e) for e in td_errors])
+            errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
         chem, ox_used, ox_method = _record_info(records)
         preds = self.predict_matrix(table[index], coverage=coverage, td_c=td, chemistry=chem)
@@ -365,6 +394,10 @@ class GlassPredictor:
             out[col] = values
         out["oxidation_state_used"] = ox_used
         out["oxidation_state_method"] = ox_method
+        if bad_td is not None and bad_td.any():  # a bad td_c is a row error: no prediction for that row
+            for col in preds:
+                if out[col].dtype.kind == "f":
+                    out[col] = np.where(bad_td, np.nan, out[col].to_numpy(dtype=float))
         out["error"] = errors
         for col in ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method"):
             if col in out.columns:

@@ -55,15 +55,22 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from mlglass._io import atomic_write
+from mlglass._io import atomic_write, terminate_cleanly
 from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
 from mlglass.screen.scoring import ScreenOptionError
 
-__all__ = ["enumerate_candidates", "count_candidates", "from_cli", "load_spec", "mix_grid", "SPEC_KEYS",
+__all__ = ["enumerate_candidates", "count_candidates", "LARGE_SPACE_ROWS", "from_cli", "load_spec", "mix_grid", "SPEC_KEYS",
            "ENUMERATED_COLUMNS"]
 
 #: Keys a spec may have.
+#: Spaces larger than this (rows) are refused unless ``allow_large=True`` (CLI ``--allow-large``).
+LARGE_SPACE_ROWS = 10_000_000
+#: Largest spec file read (bytes).
+MAX_SPEC_BYTES = 1_000_000
+#: Largest ``base_amount`` (the same plausibility limit as amounts in a candidate table).
+MAX_BASE_AMOUNT = 1e4
+
 SPEC_KEYS = ("metals", "metal_mix", "linkers", "base_amount", "mix", "counter_ions", "dimensionality", "geometry")
 #: Columns of the enumerated table (candidate schema).
 ENUMERATED_COLUMNS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry",
@@ -163,6 +170,25 @@ def _roman_or_int(text: str, field: str, raw: Any) -> int:
 
 
 # ------------------------------------------------------------------ spec
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses aliases (``*name``): no alias bomb can expand in memory."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a spec",
+                                                  event.start_mark)
+            return super().compose_node(parent, index)
+
+    loader = NoAliasLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_spec(spec: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
     """Read and validate a spec (dict, or a ``.yaml``/``.yml``/``.toml``/``.json`` file).
 
@@ -184,14 +210,14 @@ def load_spec(spec: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
         path = Path(spec)
         suffix = path.suffix.lower()
         try:
+            if path.stat().st_size > MAX_SPEC_BYTES:
+                raise SchemaError("spec", str(path), f"spec file larger than {MAX_SPEC_BYTES:,} bytes")
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise SchemaError("spec", str(path), f"cannot read the spec file: {err}") from None
         try:
             if suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
+                data = _load_yaml(text)
             elif suffix == ".toml":
                 import tomllib
 
@@ -222,8 +248,9 @@ def load_spec(spec: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
         base = float(base)
     except (TypeError, ValueError):
         raise ScreenOptionError("base_amount", base, "must be a positive number") from None
-    if not (math.isfinite(base) and base > 0):
-        raise ScreenOptionError("base_amount", base, "must be a positive number")
+    if not (math.isfinite(base) and 1e-6 <= base <= MAX_BASE_AMOUNT):
+        raise ScreenOptionError("base_amount", base, f"must be a number between 1e-6 and {MAX_BASE_AMOUNT:g} "
+                                                     "(moles of linker per metal)")
     out["base_amount"] = base
     return out
 
@@ -470,7 +497,7 @@ def count_candidates(spec: Mapping[str, Any] | str | os.PathLike) -> int:
 
 
 def enumerate_candidates(spec: Mapping[str, Any] | str | os.PathLike, output_path: str | os.PathLike, *,
-                         chunk_size: int = 100_000, progress: bool = True) -> int:
+                         chunk_size: int = 100_000, progress: bool = True, allow_large: bool = False) -> int:
     """Stream the candidate space of ``spec`` to a CSV or Parquet file.
 
     Parameters
@@ -485,22 +512,37 @@ def enumerate_candidates(spec: Mapping[str, Any] | str | os.PathLike, output_pat
         Rows generated and written per step.
     progress : bool, default=True
         Show a rich progress bar (rows, rows/s) on stderr.
+    allow_large : bool, default=False
+        Required for spaces of more than :data:`LARGE_SPACE_ROWS` (10 million)
+        rows; use :func:`count_candidates` to see the size first.
 
     Returns
     -------
     int
         Rows written (= :func:`count_candidates`).
+
+    Raises
+    ------
+    ScreenOptionError
+        Bad spec, or a space above :data:`LARGE_SPACE_ROWS` without ``allow_large``.
+
+    Notes
+    -----
+    SIGTERM during the run (main thread) removes the temporary file before exiting.
     """
     from mlglass.screen.stream import table_format
 
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ScreenOptionError("chunk_size", chunk_size, "must be a whole number >= 1")
     space = _Space(spec)
+    if space.size > LARGE_SPACE_ROWS and not allow_large:
+        raise ScreenOptionError("spec", f"{space.size:,} rows", f"the space is larger than {LARGE_SPACE_ROWS:,} rows; "
+                                                                "pass allow_large=True (CLI --allow-large) to write it")
     output_path = Path(output_path)
     fmt = table_format(output_path, "output_path")
     schema = pa.schema([pa.field(c, pa.string()) for c in ENUMERATED_COLUMNS])
     written = 0
-    with row_progress(progress, "enumerating", total=space.size) as bar, \
+    with terminate_cleanly(), row_progress(progress, "enumerating", total=space.size) as bar, \
             atomic_write(output_path, "wb") as fh:
         if fmt == "parquet":
             import pyarrow.parquet as pq

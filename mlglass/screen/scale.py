@@ -63,6 +63,8 @@ def model_bundle(folder: str | os.PathLike) -> dict[str, Any]:
     meta_bytes = (folder / "metadata.json").read_bytes()
     meta = json.loads(meta_bytes)
     files = {"metadata.json": meta_bytes}
+    if (folder / "manifest.json").is_file():  # the bundle's seal travels with it (checked when loaded)
+        files["manifest.json"] = (folder / "manifest.json").read_bytes()
     for entry in (meta.get("files") or {}).values():
         name = entry.get("file") if isinstance(entry, dict) else None
         if isinstance(name, str) and "/" not in name and "\\" not in name and not name.startswith("."):
@@ -172,6 +174,10 @@ class ProcessRunner:
         self._ex.shutdown(wait=True, cancel_futures=True)
 
 
+#: Seconds to wait for a dask scheduler before giving up with a clear error.
+CONNECT_TIMEOUT_S = 10
+
+
 class DaskRunner:
     """Run chunks on a dask.distributed cluster (``"local"`` or a scheduler address)."""
 
@@ -185,7 +191,14 @@ class DaskRunner:
                                          dashboard_address=None, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         else:
-            self._client = Client(address)
+            try:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as err:
+                from mlglass.screen.scoring import ScreenOptionError
+
+                raise ScreenOptionError("dask_address", address, f"cannot connect to the dask scheduler within "
+                                                                 f"{CONNECT_TIMEOUT_S} s ({type(err).__name__}: "
+                                                                 f"{str(err)[:200]})") from None
         try:
             n = max(1, len(self._client.scheduler_info().get("workers", {})))
             self.capacity = 2 * n

@@ -19,6 +19,11 @@ rows are then gathered in memory; larger ones are distributed part by part
 into rank-range bucket files of ``bucket_rows`` rows, and each bucket is read,
 sorted and appended to the output in turn. Peak memory is about the key table
 (~50 bytes per row plus the ids) plus one bucket, well under 2 GB for 10 M rows.
+
+Test hook (documented so crash tests need no timing): the environment variable
+``MLGLASS_SCREEN_KILL_AT`` makes the process send itself ``SIGKILL`` at a fixed
+point - ``chunk:K`` right after the checkpoint records its K-th completed
+chunk, ``merge`` right after the first rows reach the temporary output file.
 """
 
 from __future__ import annotations
@@ -39,19 +44,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import atomic_write, atomic_write_text
+from mlglass._io import (MAX_COLUMNS, OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
+                         output_lock)
 from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
-from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER
+from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
 from mlglass.screen.chunks import stringify_frame
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
-__all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "table_format", "work_dir_for",
+__all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
+           "work_dir_for",
            "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.json"
+#: Environment variable of the crash-test hook (see the module docstring).
+KILL_AT_ENV = "MLGLASS_SCREEN_KILL_AT"
 _CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2  # 2: each completed chunk records the SHA-256 of its part file
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
@@ -116,17 +125,40 @@ def table_format(path: str | os.PathLike, field_name: str = "path") -> str:
     raise SchemaError(field_name, str(path), "expected a .csv or .parquet file")
 
 
+def read_header(path: str | os.PathLike) -> list[str]:
+    """Column names of a CSV/TSV/Parquet table, reading only its header.
+
+    Raises
+    ------
+    SchemaError
+        Unknown extension, missing, empty or unreadable file (not UTF-8, bad quoting).
+    """
+    path = Path(path)
+    return _header(path, table_format(path, "input_path"))
+
+
 def _header(path: Path, fmt: str) -> list[str]:
     try:
         if fmt == "parquet":
             return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
         sep = "\t" if fmt == "tsv" else ","
+        import csv
+
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # width first: pandas is slow on 100k columns
+            first = next(csv.reader(fh, delimiter=sep), None)
+        if first is not None and len(first) > MAX_COLUMNS:
+            raise SchemaError("input_path", str(path), f"the table has {len(first):,} columns; at most "
+                                                       f"{MAX_COLUMNS:,} are accepted")
         return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding="utf-8-sig").columns]
     except FileNotFoundError:
         raise SchemaError("input_path", str(path), "file not found") from None
     except pd.errors.EmptyDataError:
         raise SchemaError("input_path", str(path), "file is empty (no header row)") from None
+    except SchemaError:
+        raise
     except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
+        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
+    except Exception as err:  # noqa: BLE001 - csv.Error (NUL bytes, huge fields)
         raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
 
 
@@ -162,7 +194,7 @@ def read_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[pd.DataFra
         else:
             sep = "\t" if fmt == "tsv" else ","
             reader = pd.read_csv(path, chunksize=chunk_size, dtype=str, keep_default_na=False, sep=sep,
-                                 encoding="utf-8-sig")
+                                 encoding="utf-8-sig", index_col=False)
             with reader:
                 for chunk in reader:
                     yield chunk
@@ -185,6 +217,25 @@ def _count_rows(path: Path, fmt: str) -> int | None:
         except (pa.ArrowException, OSError):
             return None
     return None
+
+
+def _maybe_kill(point: str, n_done: int = 0) -> None:
+    """SIGKILL this process if ``MLGLASS_SCREEN_KILL_AT`` names ``point`` (crash tests only).
+
+    ``chunk:K`` matches ``point="chunk"`` once ``n_done >= K`` chunks are recorded.
+    """
+    want = os.environ.get(KILL_AT_ENV)
+    if not want:
+        return
+    if point == "chunk":
+        kind, _, k = want.partition(":")
+        hit = kind == "chunk" and k.isdigit() and n_done >= int(k)
+    else:
+        hit = want == point
+    if hit:
+        import signal
+
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 # ------------------------------------------------------------------ CSV safety
@@ -224,12 +275,23 @@ class _OutputWriter:
             import pyarrow.csv as pacsv
 
             opts = pacsv.WriteOptions(include_header=True, delimiter="\t" if fmt == "tsv" else ",")
-            self.writer = pacsv.CSVWriter(self.fh, schema, write_options=opts)
+            fields = [f.with_type(pa.float64()) if f.name in TEXT_DECIMALS and pa.types.is_floating(f.type) else f
+                      for f in schema]
+            self.schema = pa.schema([f.with_name(n) for f, n in zip(fields, escape_header(schema.names))])
+            self.writer = pacsv.CSVWriter(self.fh, self.schema, write_options=opts)
 
     def write(self, table: pa.Table) -> None:
-        if self.fmt != "parquet":
+        if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
             table = escape_csv_formulas(table)
+            for name, nd in TEXT_DECIMALS.items():
+                i = table.schema.get_field_index(name)
+                if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
+                    col = pc.round(pc.cast(table.column(i), pa.float64()), nd)
+                    table = table.set_column(i, pa.field(name, pa.float64()), col)
+            table = table.rename_columns(self.schema.names)
         self.writer.write_table(table)
+        self.fh.flush()
+        _maybe_kill("merge")
 
     def close(self) -> None:
         self.writer.close()
@@ -269,7 +331,25 @@ def _input_signature(path: Path) -> dict[str, Any]:
     return {"path": str(path.resolve()), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
 
 
-def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list[int]]:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _valid_entry(key: Any, value: Any) -> bool:
+    """A checkpoint entry: ``"<chunk>": [rows, errors, passing, sha256]``."""
+    return (isinstance(key, str) and key.isdigit() and len(key) <= 9 and isinstance(value, list) and len(value) == 4
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in value[:3])
+            and isinstance(value[3], str) and len(value[3]) == 64)
+
+
+def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list]:
+    """Completed chunks of a checkpoint whose part files are intact (the others are recomputed)."""
     ck_path = work / CHECKPOINT_NAME
     try:
         ck = json.loads(ck_path.read_text(encoding="utf-8"))
@@ -278,7 +358,10 @@ def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) ->
                                                         "run without resume to start over") from None
     if not isinstance(ck, dict) or ck.get("format") != _CHECKPOINT_FORMAT:
         raise ScreenOptionError("resume", str(ck_path), "not an mlglass screen checkpoint")
-    old = ck.get("signature") or {}
+    old = ck.get("signature")
+    if not isinstance(old, dict):
+        raise ScreenOptionError("resume", str(ck_path), "the checkpoint has no valid signature; "
+                                                        "run without resume to start over")
     changed = []
     if old.get("input") != signature["input"]:
         changed.append("the input file (path, size or modification time)")
@@ -290,14 +373,25 @@ def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) ->
         raise ScreenOptionError("resume", str(input_path),
                                 f"cannot resume: {', '.join(changed)} changed since the checkpoint in {work}; "
                                 "run without resume to start over")
-    completed: dict[int, list[int]] = {}
-    for k, v in (ck.get("completed") or {}).items():
-        if (work / _part_name(int(k))).is_file():
-            completed[int(k)] = [int(x) for x in v]
+    entries = ck.get("completed", {})
+    if not isinstance(entries, dict):
+        raise ScreenOptionError("resume", str(ck_path), "corrupted checkpoint: 'completed' is not a mapping; "
+                                                        "run without resume to start over")
+    bad = [k for k, v in entries.items() if not _valid_entry(k, v)]
+    if bad:
+        raise ScreenOptionError("resume", str(ck_path), f"corrupted checkpoint: bad entries for chunk(s) "
+                                                        f"{', '.join(repr(b)[:20] for b in bad[:5])}; "
+                                                        "run without resume to start over")
+    completed: dict[int, list] = {}
+    for k, v in entries.items():
+        part = work / _part_name(int(k))
+        # trust a part only if its bytes are the ones recorded when the chunk finished
+        if part.is_file() and not part.is_symlink() and _sha256(part) == v[3]:
+            completed[int(k)] = list(v)
     return completed
 
 
-def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int, list[int]],
+def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int, list],
                      exhausted: bool) -> None:
     doc = {"format": _CHECKPOINT_FORMAT, "signature": signature, "input_exhausted": exhausted,
            "completed": {str(k): v for k, v in sorted(completed.items())}}
@@ -425,6 +519,22 @@ def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ main entry
+def _check_dask_address(address: Any) -> None:
+    """``"local"`` or ``scheme://host:port`` (tcp, tls, ucx, ws, wss, inproc)."""
+    from urllib.parse import urlsplit
+
+    ok = isinstance(address, str) and (address == "local" or address.startswith("inproc://"))
+    if isinstance(address, str) and not ok:
+        try:
+            parts = urlsplit(address)
+            ok = parts.scheme in ("tcp", "tls", "ucx", "ws", "wss") and bool(parts.hostname) and parts.port is not None
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ScreenOptionError("dask_address", address, "expected 'local' or a scheduler address like "
+                                                         "'tcp://host:8786'")
+
+
 def _resolve_predictor(predictor: Any) -> tuple[Any, Path | None]:
     from mlglass.models.predictor import GlassPredictor
 
@@ -503,25 +613,64 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
     SchemaError
         Unreadable input, unknown extension, no ``metal``/``formula`` column.
     ScreenOptionError
-        Bad options, or a refused resume.
+        Bad options, a refused resume, or another screen writing the same
+        output (an OS lock on ``.OUTPUT.lock`` next to the output; released
+        when that process ends, even if killed).
+
+    Notes
+    -----
+    On ``resume`` each part file is checked against the SHA-256 recorded in
+    the checkpoint when its chunk finished; a part that differs (copied over,
+    truncated, edited) is recomputed.
     """
-    t0 = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
-    in_fmt = table_format(input_path, "input_path")
-    out_fmt = table_format(output_path, "output_path")
+    table_format(input_path, "input_path")
+    table_format(output_path, "output_path")
     if not input_path.is_file():
         raise SchemaError("input_path", str(input_path), "file not found")
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise ScreenOptionError("output_path", str(output_path), "must differ from the input file")
+    check_output_path(output_path, inputs=[input_path], field="output_path", suffixes=None)
+    lock = output_path.with_name(f".{output_path.name}.lock")
+    try:
+        with output_lock(lock):
+            return _screen_locked(input_path, output_path, predictor, objective=objective, risk=risk, tm_max=tm_max,
+                                  tg_min=tg_min, p_melt_min=p_melt_min, allow_elements=allow_elements,
+                                  deny_elements=deny_elements, coverage=coverage, chunk_size=chunk_size,
+                                  workers=workers, dask_address=dask_address, resume=resume,
+                                  explain_top=explain_top, top_n=top_n, keep_parts=keep_parts,
+                                  bucket_rows=bucket_rows, progress=progress)
+    except OutputLockedError:
+        raise ScreenOptionError("output_path", str(output_path),
+                                f"another screen is writing this output (lock {lock}); wait for it to finish "
+                                "or choose another output") from None
+
+
+def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objective: str, risk: str,
+                   tm_max: float | None, tg_min: float | None, p_melt_min: float | None, allow_elements: Any,
+                   deny_elements: Any, coverage: float | None, chunk_size: int, workers: int,
+                   dask_address: str | None, resume: bool, explain_top: int, top_n: int, keep_parts: bool,
+                   bucket_rows: int, progress: bool) -> ScreenResult:
+    """:func:`screen_file` while holding the output's lock."""
+    t0 = time.perf_counter()
+    in_fmt = table_format(input_path, "input_path")
+    out_fmt = table_format(output_path, "output_path")
     for name, value, lo in (("chunk_size", chunk_size, 1), ("workers", workers, 1), ("top_n", top_n, 0),
                             ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ScreenOptionError(name, value, f"must be a whole number >= {lo}")
+    if dask_address is not None:
+        _check_dask_address(dask_address)
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage < 1):
         raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
     columns = _header(input_path, in_fmt)
+    if len(columns) > MAX_COLUMNS:
+        raise SchemaError("input_path", str(input_path), f"the table has {len(columns):,} columns; at most "
+                                                         f"{MAX_COLUMNS:,} are accepted")
+    if in_fmt != "parquet":
+        check_csv_fields(input_path, sep="\t" if in_fmt == "tsv" else ",", field="input_path")
     if "metal" not in columns and "formula" not in columns:
         raise SchemaError("columns", columns[:20], "a candidate table needs a 'metal' column (with 'ligands') "
                                                    "or a 'formula' column")
@@ -561,10 +710,11 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         with row_progress(progress, "screening", total=total) as bar:
             def record(done: list) -> None:
                 for idx, stats in done:
-                    completed[idx] = list(stats)
+                    completed[idx] = [int(x) for x in stats][:3] + [_sha256(part_path(idx))]
                     bar.advance(stats[0])
                 if done:
                     _save_checkpoint(work, signature, completed, False)
+                    _maybe_kill("chunk", len(completed))
 
             start = 0
             for idx, frame in enumerate(read_chunks(input_path, chunk_size)):
