@@ -68,6 +68,23 @@ def dataset_summary(path: Optional[Path] = typer.Argument(None, help="table (def
         _fail(err)
 
 
+@dataset_app.command("build-thermal")
+def dataset_build_thermal(shared: Optional[Path] = typer.Option(None, "--shared", help="folder with td.csv and cifs/ "
+                                                                 "(default ../shared/thermal)"),
+                          out: Optional[Path] = typer.Option(None, "--out", help="output folder (default datasets/)"),
+                          workers: int = typer.Option(2, help="worker processes"),
+                          timeout: float = typer.Option(60.0, help="seconds per CIF")):
+    """Run the shared thermal set (3,132 MOF CIFs with Td) through the CIF pipeline into datasets/thermal.csv."""
+    from mlglass.datasets import DATASET_DIR
+    from mlglass.thermal import build_and_write
+
+    try:
+        report = build_and_write(out or DATASET_DIR, shared, n_jobs=workers, timeout=timeout, progress=True)
+    except MlglassError as err:
+        _fail(err)
+    console.print_json(json.dumps(report))
+
+
 # --------------------------------------------------------------------------- featurize
 @app.command()
 def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
