@@ -200,7 +200,9 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
     try:
         frames = []
         if input is not None:
-            frames.append(read_table(input))
+            from mlglass.models.cif_input import resolve_cif_paths
+
+            frames.append(resolve_cif_paths(read_table(input), Path(input).resolve().parent))
         if formula:
             frames.append(pd.DataFrame({"id": formula, "formula": formula}))
         frame = pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
@@ -210,10 +212,10 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
     if output is not None:
         write_table(out, output)
         console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
-    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
-            if c in out.columns]
+    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "td_c", "td_source",
+                        "window_c", "p_melt", "error") if c in out.columns]
     if explain:
-        cols.append("tm_top_features")
+        cols += [c for c in ("tm_top_features", "td_top_features") if c in out.columns]
     console.print(prediction_table(out, "predictions (°C; 80% intervals unless --coverage)", cols, n=20))
 
 
@@ -255,12 +257,23 @@ def _print_screen(res, top: int, objective: str) -> None:
 
     console.print(ranked_table(res.top, f"top {min(top, len(res.top))} by '{objective}'", n=top))
     if "tm_top_features" in res.top.columns:
-        console.print("[bold]why[/bold] (largest contributions to predicted Tm):")
+        console.print("[bold]why[/bold] (largest contributions to predicted Tm and Td; window = Td - Tm):")
         for _, row in res.top.head(top).iterrows():
             feats = str(row.get("tm_top_features", "")).replace(" degC", " °C")
-            console.print(f"  {row.get('rank', '')}. {row['id']}: {feats}", overflow="fold")
+            line = f"  {row.get('rank', '')}. {row['id']}: Tm: {feats}"
+            if "td_top_features" in res.top.columns:
+                td_feats = str(row.get("td_top_features", "")).replace(" degC", " °C")
+                line += (f" | Td {_num(row.get('td_c'))} °C, window {_num(row.get('window_c'))} °C: {td_feats}")
+            console.print(line, overflow="fold")
     console.print(f"{res.n_rows} rows screened ({res.n_errors} with an error) at {res.rows_per_second:,.0f} rows/s; "
                   f"ranked table: {res.output_path}")
+
+
+def _num(x) -> str:
+    try:
+        return f"{float(x):.0f}"
+    except (TypeError, ValueError):
+        return "-"
 
 
 @app.command("enumerate")

@@ -111,6 +111,9 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     t0 = time.perf_counter()
     res = evaluate_all(sets, params=load_params(params_path or default_params_path()), n_splits=n_splits,
                        n_repeats=n_repeats, coverage=coverage, seed=seed, progress=progress)
+    from mlglass.models.evaluate_thermal import evaluate_thermal
+
+    res["thermal"] = evaluate_thermal(data, coverage=coverage, seed=seed, n_splits=n_splits)
     res["seconds"] = time.perf_counter() - t0
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(_jsonable(res), indent=2) + "\n")
@@ -191,6 +194,14 @@ def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool) ->
     paths = [str((base / p).resolve()) if not Path(p).is_absolute() else p for p in frame.loc[has, "cif"]]
     derived = records_from_cifs(paths, progress=progress)
     derived.index = frame.index[has]
+    import numpy as np
+
+    from mlglass.thermal import STRUCT_COLUMNS
+
+    for col in STRUCT_COLUMNS:  # structure descriptors for the Td model's CIF view
+        if col in derived and col not in frame:
+            frame[col] = np.nan
+            frame.loc[has, col] = derived[col].to_numpy(dtype=float)
     for col in ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry"):
         if col in derived:
             if col not in frame:

@@ -85,7 +85,14 @@ def complete_from_cifs(frame: pd.DataFrame, base_dir: str | os.PathLike | None =
     if not has_cif_paths(frame):
         return frame, errors
     has = ~_blank(frame["cif"])
+    if "metal" in frame.columns and all(c in frame.columns for c in STRUCT_COLUMNS):
+        # rows already completed (e.g. by the CLI) need no second pass over their structure
+        struct = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                                  for c in STRUCT_COLUMNS])
+        has &= _blank(frame["metal"]) | ~np.isfinite(struct).any(axis=1)
     pos = np.flatnonzero(has)
+    if len(pos) == 0:
+        return frame, errors
     paths = [str(v) for v in frame["cif"].to_numpy()[pos]]
     unique = list(dict.fromkeys(paths))
     derived = records_from_cifs(unique, progress=progress).set_index("cif", drop=False)

@@ -185,6 +185,10 @@ def evaluate_thermal(glasses: pd.DataFrame, thermal: pd.DataFrame | None = None,
     from mlglass.models.decomposition_training import glass_features
     from mlglass.thermal import default_shared_thermal_dir
 
+    import os
+
+    if thermal is None and os.environ.get("MLGLASS_THERMAL", "").lower() in ("off", "0", "false", "no"):
+        return {"skipped": "MLGLASS_THERMAL=off: the thermal (Td, p_melt) part was skipped"}
     if thermal is None:
         from mlglass.datasets import dataset_path, load_thermal
 

@@ -180,8 +180,9 @@ class GlassPredictor:
         cv_metrics : dict, optional
             Cross-validation figures to store in the metadata.
         thermal : DataFrame or False, optional
-            Thermal-stability table (default: the bundled ``datasets/thermal.csv`` when present) for
-            the Td models and p_melt = P(Tm < Td); ``False`` trains without them.
+            Thermal-stability table (default: the bundled ``datasets/thermal.csv`` when present and
+            the environment variable ``MLGLASS_THERMAL`` is not ``off``) for the Td models and
+            p_melt = P(Tm < Td); ``False`` trains without them.
         """
         from mlglass import __version__
         from mlglass.datasets import load_glasses
@@ -225,7 +226,8 @@ class GlassPredictor:
             if thermal is None:
                 from mlglass.datasets import dataset_path, load_thermal
 
-                thermal = load_thermal() if dataset_path("thermal.csv").exists() else None
+                use = os.environ.get("MLGLASS_THERMAL", "").lower() not in ("off", "0", "false", "no")
+                thermal = load_thermal() if use and dataset_path("thermal.csv").exists() else None
             if thermal is not None:
                 extra_heads, extra_info = train_decomposition_heads(data, thermal, featurizer, coverage=coverage,
                                                                     seed=seed, n_jobs=n_jobs)
