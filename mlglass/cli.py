@@ -126,6 +126,12 @@ def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=Fa
         m = meta["models"][name]
         extra = f", interval ±{m['interval_halfwidth_c']:.0f} °C" if "interval_halfwidth_c" in m else ""
         console.print(f"{name}: trained on {m['n_train']} rows (left out: {m['excluded']}){extra}")
+    dec = meta.get("decomposition")
+    if dec:
+        hw = dec["td_interval_halfwidth_c"]
+        console.print(f"td: trained on {dec['n_td_train']} thermal train+val frameworks, interval ±{hw['td_cif']:.0f} °C "
+                      f"(CIF) / ±{hw['td_row']:.0f} °C (table row); p_melt = P(Tm < Td) from "
+                      f"{sum(dec['tm_aft']['labels'].values())} censored Tm labels")
     if meta.get("cv_metrics"):
         cvm = meta["cv_metrics"]
         console.print(f"grouped CV: Tm MAE {cvm['tm']['methods']['model']['mae']:.1f} °C, "

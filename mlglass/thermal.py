@@ -90,11 +90,12 @@ def mark_known_melters(table: pd.DataFrame, glasses: pd.DataFrame | None = None)
 
 
 def failure_reasons(table: pd.DataFrame) -> dict[str, int]:
-    """Failed rows counted by reason (the text of ``error`` before its first ':' or '(')."""
+    """Failed rows counted by reason (the text of ``error`` before its first ':', '(' or ';', numbers as '#')."""
     errs = table["error"].fillna("").astype(str)
     errs = errs[errs != ""]
     reasons = errs.str.replace(r"^row [^:]*: ", "", regex=True).str.replace(r"^field 'cif' = '[^']*': ", "",
-                                                                              regex=True).str.split(r"[:(]", n=1, regex=True).str[0].str.strip()
+                                                                              regex=True).str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
+    reasons = reasons.str.replace(r"\b[\w.+-]*\d[\w.+-]*\b", "#", regex=True)  # counts, formulas, times
     return {str(k): int(v) for k, v in reasons.value_counts().items()}
 
 

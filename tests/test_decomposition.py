@@ -219,3 +219,43 @@ class TestThermalTable:
         again = load_thermal(path).set_index("refcode").sort_index()
         want = sample.set_index("refcode").sort_index()
         pd.testing.assert_frame_equal(again, want, check_exact=False, rtol=1e-8)
+
+
+def test_known_melter_marking(glasses):
+    from mlglass.thermal import mark_known_melters
+
+    table = pd.DataFrame({"metal": ["Zn", "Zn", "Cu"], "ligands": ["c1c[n-]cn1:2", "Cc1ncc[n-]1:2", "c1c[n-]cn1:2"]})
+    assert mark_known_melters(table, glasses).tolist() == [True, False, False]  # Zn(Im)2 melts; ZIF-8 does not
+
+
+@pytest.mark.skipif(not THERMAL_CSV.exists(), reason="datasets/thermal.csv not built")
+class TestSmallThermalTraining:
+    @pytest.fixture(scope="class")
+    def small(self):
+        from mlglass.datasets import load_thermal
+
+        t = load_thermal()
+        t = t[t["error"] == ""]
+        return pd.concat([t[t["split"] == s].head(n) for s, n in (("train", 120), ("val", 40), ("test", 40))])
+
+    def test_train_save_load_predict(self, glasses, small, tmp_path):
+        from mlglass.models.predictor import GlassPredictor
+
+        tiny = {"n_estimators": 15, "max_depth": 2, "calibration_folds": 3}
+        p = GlassPredictor.train(glasses, params={"tm": tiny, "tg": tiny, "melt": tiny, "td": tiny,
+                                                  "tm_aft": {"n_estimators": 20}}, thermal=small)
+        assert p.has_decomposition
+        assert p.metadata["decomposition"]["n_td_train"] == int(small["split"].isin(["train", "val"]).sum())
+        q = GlassPredictor.load(p.save(tmp_path / "m"))
+        out = q.predict(REFERENCE)
+        assert out["td_c"].notna().all() and out["p_melt"].between(0, 1).all()
+        np.testing.assert_allclose(out["p_melt"], p.predict(REFERENCE)["p_melt"])
+
+    def test_evaluate_without_shared_folder(self, glasses, small, tmp_path):
+        from mlglass.models.evaluate_thermal import evaluate_thermal
+
+        res = evaluate_thermal(glasses, small, shared_dir=tmp_path / "absent", n_splits=3)
+        assert "rf_skipped" in res["td"] and "shared_note" in res
+        assert set(res["td"]["methods"]) == {"mean", "mlglass_cif", "mlglass_row"}
+        assert res["td"]["n_test_predicted"] == 40
+        assert set(res["p_melt"]["methods"]) == {"mlglass", "prior", "metal_rate", "logistic"}

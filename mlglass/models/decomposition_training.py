@@ -45,25 +45,32 @@ def fit_tm_aft(data: pd.DataFrame, X_glasses: np.ndarray, ts: ThermalSet | None,
 
 
 def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featurizer: GlassFeaturizer, *,
-                              coverage: float = 0.8, seed: int = 0, n_jobs: int = 1
+                              coverage: float = 0.8, seed: int = 0, n_jobs: int = 1,
+                              params: dict[str, dict[str, Any]] | None = None
                               ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Heads ``td_cif``, ``td_row``, ``tm_aft`` and their metadata (never trained on the test split)."""
+    """Heads ``td_cif``, ``td_row``, ``tm_aft`` and their metadata (never trained on the test split).
+
+    ``params`` may override hyperparameters: ``{"td": {...}, "tm_aft": {...}}``.
+    """
+    params = params or {}
+    td_params = {**TD_PARAMS, **params.get("td", {})}
+    aft_params = {**TM_AFT_PARAMS, **params.get("tm_aft", {})}
     from mlglass.models.data import frame_hash
     from mlglass.models.predictor import _Head
 
     ts = featurize_thermal(thermal, featurizer)
-    td_models = fit_td_regressors(ts, coverage=coverage, seed=seed, n_jobs=n_jobs)
+    td_models = fit_td_regressors(ts, coverage=coverage, seed=seed, n_jobs=n_jobs, params=td_params)
     X_glasses = glass_features(data, featurizer)
-    aft, counts = fit_tm_aft(data, X_glasses, ts, td_models["td_row"], seed=seed, n_jobs=n_jobs)
+    aft, counts = fit_tm_aft(data, X_glasses, ts, td_models["td_row"], seed=seed, n_jobs=n_jobs, params=aft_params)
     heads = {name: _Head(m.booster_.get_booster(), residuals=m.residuals_) for name, m in td_models.items()}
     heads["tm_aft"] = _Head(aft.booster_)
     m = ts.mask(TRAIN_SPLITS)
     info = {
         "thermal_sha256": frame_hash(thermal), "thermal_rows": int(len(thermal)),
         "train_splits": list(TRAIN_SPLITS), "n_td_train": int(m.sum()), "excluded": ts.excluded,
-        "td_params": TD_PARAMS,
+        "td_params": td_params,
         "td_interval_halfwidth_c": {name: mdl.interval_halfwidth(coverage) for name, mdl in td_models.items()},
-        "tm_aft": {**TM_AFT_PARAMS, "labels": counts},
+        "tm_aft": {**aft_params, "labels": counts},
         "calibration": None,
         "calibration_note": "p_melt = P(Tm < Td) is used uncalibrated: the training mix (a few dozen melters "
                             "against thousands of frameworks that decompose) sets no meaningful base rate.",

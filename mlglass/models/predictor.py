@@ -229,8 +229,9 @@ class GlassPredictor:
                 use = os.environ.get("MLGLASS_THERMAL", "").lower() not in ("off", "0", "false", "no")
                 thermal = load_thermal() if use and dataset_path("thermal.csv").exists() else None
             if thermal is not None:
-                extra_heads, extra_info = train_decomposition_heads(data, thermal, featurizer, coverage=coverage,
-                                                                    seed=seed, n_jobs=n_jobs)
+                extra_heads, extra_info = train_decomposition_heads(
+                    data, thermal, featurizer, coverage=coverage, seed=seed, n_jobs=n_jobs,
+                    params={k: params[k] for k in ("td", "tm_aft") if k in params})
                 heads.update(extra_heads)
                 metadata["decomposition"] = extra_info
         return cls(heads, metadata=metadata, featurizer=featurizer)
