@@ -15,6 +15,10 @@ from rich.console import Console
 
 from mlglass.errors import MlglassError
 
+#: Default of ``--cif-timeout`` (s); equal to ``mlglass.structure.DEFAULT_TIMEOUT_S`` (a test checks), written
+#: here so that ``--help`` does not import the structure code.
+DEFAULT_CIF_TIMEOUT_S = 120.0
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mlglass: predict melting (Tm), glass transition (Tg) and melt-vs-decompose of CPs/MOFs, "
                        "and screen candidates. Temperatures are in °C.")
@@ -90,12 +94,15 @@ def dataset_build_thermal(shared: Optional[Path] = typer.Option(None, "--shared"
 def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
               output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
               cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="a CIF file or a folder of CIFs"),
+              workers: int = typer.Option(1, help="isolated worker processes for CIF files"),
+              cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
+                                                help="hard limit in seconds per CIF file (the file gets an error row)"),
               progress: bool = typer.Option(True, help="show a progress bar")):
     """Compute descriptors for a candidate table (or CIF files); bad rows keep an `error`."""
     from mlglass.workflows import featurize_file
 
     try:
-        res = featurize_file(input, output, cif=cif, progress=progress)
+        res = featurize_file(input, output, cif=cif, progress=progress, workers=workers, cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)
     console.print(f"wrote {res['rows']} rows x {res['features']} descriptors to {res['output']} "
@@ -238,11 +245,13 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
            deny: List[str] = typer.Option([], "--deny", help="excluded metal elements"),
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
-           workers: int = typer.Option(1, help="local worker processes"),
+           workers: int = typer.Option(1, help="local worker processes (also the isolated CIF workers)"),
            dask: Optional[str] = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
            resume: bool = typer.Option(False, help="continue an interrupted screen"),
            plot: Optional[Path] = typer.Option(None, "--plot", help="PNG map of the screened space"),
            cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="folder of CIFs to screen"),
+           cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
+                                             help="hard limit in seconds per CIF file (the file gets an error row)"),
            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
            progress: bool = typer.Option(True)):
     """Predict, score and rank candidates; every input row is written (bad rows keep their `error`)."""
@@ -252,7 +261,8 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
         res = screen_candidates(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
                                 p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
                                 top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask,
-                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress)
+                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress,
+                                cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)
     _print_screen(res, top, objective)

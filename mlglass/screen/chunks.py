@@ -98,6 +98,9 @@ def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options:
         frame.insert(0, "id", [f"row{r}" for r in rows])
     frame["input_row"] = rows
     pred = predict_deduplicated(predictor, frame, coverage=coverage)
+    if "cif_error" in pred.columns:  # a structure that could not be read: its cause, not "metal is required"
+        cif_err = pred["cif_error"].fillna("").astype(str)
+        pred["error"] = cif_err.where(cif_err != "", pred["error"].astype(str))
     mask_error_rows(pred)
     return score_predictions(pred, options=options)
 
