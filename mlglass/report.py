@@ -12,6 +12,11 @@ __all__ = ["evaluation_table", "summary_table", "prediction_table", "problems_ta
 
 
 def _f(x: Any, digits: int = 1) -> str:
+    if isinstance(x, str):  # a text cell of a table read back from CSV
+        try:
+            x = float(x)
+        except ValueError:
+            return "-"
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:.{digits}f}"

@@ -388,8 +388,13 @@ class GlassPredictor:
                 out[col] = values
         if self.has_decomposition:
             dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage)
-            for col, values in dec.items():
-                out[col] = values
+        else:  # a bundle without Td models: only a given td_c
+            given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
+            dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
+                   "window_c": given - out["tm_c"].to_numpy(dtype=float),
+                   "td_source": np.where(np.isfinite(given), "given", "").astype(object)}
+        for col, values in dec.items():
+            out[col] = values
         out["error"] = errors
         if explain:
             out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
