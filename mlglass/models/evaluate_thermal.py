@@ -150,12 +150,12 @@ def evaluate_p_melt(glasses: pd.DataFrame, X_glasses: np.ndarray, ts: Any, td_mo
     for tr_i, te_i in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, groups=series[idx]):
         train_rows = np.zeros(len(glasses), bool)
         train_rows[ok] = True
-        train_rows[idx[te_i]] = False  # held-out series: no label of theirs (and no Tm) in training
         test_rows = idx[te_i]
+        train_rows &= ~np.isin(series, series[test_rows])  # held-out series: none of their rows (Tm, labels)
         aft, _ = fit_tm_aft(glasses, X_glasses, ts, td_row, seed=seed, n_jobs=n_jobs, glass_rows=train_rows)
         p_glass["mlglass"][test_rows] = prob_tm_below_td(aft.margin(X_glasses[test_rows]), sigma,
                                                          td_glass[test_rows], sd_row)
-        train_lab = train_rows & labelled
+        train_lab = train_rows & labelled & ok
         for m, v in baselines(train_lab, X_glasses[test_rows], fam_glass[test_rows]).items():
             p_glass[m][test_rows] = v
     aft, _ = fit_tm_aft(glasses, X_glasses, ts, td_row, seed=seed, n_jobs=n_jobs)
