@@ -226,7 +226,7 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
         write_table(out, output)
         console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
     cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "td_c", "td_source",
-                        "window_c", "p_melt", "error") if c in out.columns]
+                        "window_c", "tm_censored_c", "p_melt", "error") if c in out.columns]
     if explain:
         cols += [c for c in ("tm_top_features", "td_top_features") if c in out.columns]
     console.print(prediction_table(out, "predictions (°C; 80% intervals unless --coverage)", cols, n=20))
@@ -279,7 +279,8 @@ def _print_screen(res, top: int, objective: str) -> None:
             line = f"  {row.get('rank', '')}. {row['id']}: Tm: {feats}"
             if "td_top_features" in res.top.columns:
                 td_feats = str(row.get("td_top_features", "")).replace(" degC", " °C")
-                line += (f" | Td {_num(row.get('td_c'))} °C, window {_num(row.get('window_c'))} °C: {td_feats}")
+                line += (f" | Td {_num(row.get('td_c'))} °C, window {_num(row.get('window_c'))} °C, "
+                         f"Tm of the censored model {_num(row.get('tm_censored_c'))} °C: {td_feats}")
             console.print(line, overflow="fold")
     console.print(f"{res.n_rows} rows screened ({res.n_errors} with an error) at {res.rows_per_second:,.0f} rows/s; "
                   f"ranked table: {res.output_path}")

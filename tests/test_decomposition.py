@@ -228,15 +228,18 @@ def test_known_melter_marking(glasses):
     assert mark_known_melters(table, glasses).tolist() == [True, False, False]  # Zn(Im)2 melts; ZIF-8 does not
 
 
+@pytest.fixture(scope="module")
+def small():
+    """200 usable rows of the committed thermal table (120 train, 40 val, 40 test)."""
+    from mlglass.datasets import load_thermal
+
+    t = load_thermal()
+    t = t[t["error"] == ""]
+    return pd.concat([t[t["split"] == s].head(n) for s, n in (("train", 120), ("val", 40), ("test", 40))])
+
+
 @pytest.mark.skipif(not THERMAL_CSV.exists(), reason="datasets/thermal.csv not built")
 class TestSmallThermalTraining:
-    @pytest.fixture(scope="class")
-    def small(self):
-        from mlglass.datasets import load_thermal
-
-        t = load_thermal()
-        t = t[t["error"] == ""]
-        return pd.concat([t[t["split"] == s].head(n) for s, n in (("train", 120), ("val", 40), ("test", 40))])
 
     def test_train_save_load_predict(self, glasses, small, tmp_path):
         from mlglass.models.predictor import GlassPredictor

@@ -48,7 +48,7 @@ __all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidat
 
 #: Columns :meth:`GlassPredictor.predict` adds (public contract).
 OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error",
-                  "td_c", "td_lo_c", "td_hi_c", "window_c", "td_source")
+                  "td_c", "td_lo_c", "td_hi_c", "window_c", "td_source", "tm_censored_c")
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _K = 273.15
@@ -349,7 +349,9 @@ class GlassPredictor:
         the crystal melts before it decomposes) and ``error`` (empty for good rows; bad rows are
         kept with the reason and NaN predictions). With the decomposition models also ``td_c``,
         ``td_lo_c``, ``td_hi_c`` (degC; a given ``td_c`` is kept and wins), ``td_source``
-        (``given``, ``cif`` or ``table row``) and ``window_c`` (= Td - Tm, degC).
+        (``given``, ``cif`` or ``table row``), ``window_c`` (= Td - Tm, degC) and ``tm_censored_c``
+        (median Tm of the censored model behind p_melt, degC: it has learned that frameworks which
+        decompose have Tm above their Td, which the glass-trained ``tm_c`` has not).
 
         A ``cif`` column (paths, relative ones against the working directory) fills blank
         record fields and the ``struct_*`` descriptors from the structures
@@ -392,7 +394,8 @@ class GlassPredictor:
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
             dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
                    "window_c": given - out["tm_c"].to_numpy(dtype=float),
-                   "td_source": np.where(np.isfinite(given), "given", "").astype(object)}
+                   "td_source": np.where(np.isfinite(given), "given", "").astype(object),
+                   "tm_censored_c": np.full(len(frame), np.nan)}
         for col, values in dec.items():
             out[col] = values
         out["error"] = errors
@@ -452,7 +455,8 @@ class GlassPredictor:
         cal = dec.get("calibration")
         if cal:
             p = MonotoneCalibrator.from_thresholds(cal["x"], cal["y"], cal.get("eps", 0.05)).transform(p)
-        return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": td - tm, "td_source": source, "p_melt": p}
+        return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": td - tm, "td_source": source, "p_melt": p,
+                "tm_censored_c": np.exp(margin_u[index]) - _K}
 
     def _explain_td(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, top: int) -> np.ndarray:
         texts = self._explain(table, "td_row", top, "degC")[index]

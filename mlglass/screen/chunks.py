@@ -24,7 +24,7 @@ __all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "predict_dedu
 
 #: Numeric columns added by the predictor (degC, probability).
 PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "td_lo_c", "td_hi_c",
-                      "window_c")
+                      "window_c", "tm_censored_c")
 FLOAT_COLUMNS = PREDICTION_COLUMNS + ("score",)
 _BOOL_COLUMNS = ("passes_constraints",)
 _INT_COLUMNS = ("input_row", "rank")

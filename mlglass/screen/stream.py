@@ -605,8 +605,9 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
         top["tm_top_features"] = explained["tm_top_features"].to_numpy()
         top["p_melt_top_features"] = explained["p_melt_top_features"].to_numpy()
-        if "td_top_features" in explained.columns:
-            top["td_top_features"] = explained["td_top_features"].to_numpy()
+        for col in ("td_top_features", "tm_censored_c"):
+            if col in explained.columns:
+                top[col] = explained[col].to_numpy()
     if not keep_parts:
         _clear_work_dir(work)
     t_end = time.perf_counter()
