@@ -1,91 +1,141 @@
-"""Benchmark of CIF -> compound record (mlglass.structure), without the cache.
+"""Benchmark of the CIF pipeline at scale (isolated workers, hard per-file limit), without the cache.
 
 Usage::
 
-    python benchmarks/cif_bench.py [DIR] [--jobs N]
+    python benchmarks/cif_bench.py [DIR_OR_TD_CSV] [--workers 2] [--sample N] [--seed 0]
+                                   [--timeout 120] [--slowest 10] [--csv rows.csv]
 
-DIR defaults to ``../shared/cifs`` beside the repository (or ``$MLGLASS_SHARED_DIR``).
-Prints the one-off import time, files per minute (sequential, in-process,
-imports excluded), the slowest files, how many succeeded / failed, and, with
-``--jobs N > 1``, the wall time of ``records_from_cifs(n_jobs=N)`` (imports included).
+The input defaults to the thermal set's ``../shared/thermal/td.csv`` beside the
+repository (3,132 CIFs listed in its ``cif`` column); a folder takes its
+``*.cif`` files. ``--sample N`` processes a random sample of N files (seeded,
+sorted by name), so a shared machine can measure a few hundred files and
+extrapolate to the whole set. Everything goes through
+:func:`mlglass.structure.records_from_cifs` exactly as ``featurize --cif`` and
+``screen --cif`` use it (``--workers`` isolated processes, ``--timeout`` s per
+file), with an empty cache.
+
+Prints: files/min (wall clock, worker start-up included) and the extrapolated
+time for all files of the input, the slowest files with the stage they spent
+most time in (or were killed in), failures grouped by reason, time per stage,
+and peak memory (the parent's and the largest worker's resident set).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import random
+import re
+import resource
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def default_dir() -> Path:
+def default_input() -> Path:
     env = os.environ.get("MLGLASS_SHARED_DIR")
-    if env:
-        return Path(env)
-    return ROOT.parent / "shared" / "cifs"
+    shared = Path(env).parent if env else ROOT.parent / "shared"
+    return shared / "thermal" / "td.csv"
+
+
+def list_files(source: Path) -> list[Path]:
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.suffix.lower() == ".cif")
+    with open(source, newline="", encoding="utf-8") as f:
+        return [source.parent / row["cif"] for row in csv.DictReader(f) if row.get("cif")]
+
+
+def reason(error: str) -> str:
+    """A failure's reason without the file-specific details (formulas, counts, paths, numbers)."""
+    text = error.split(":")[0] if error.startswith(("timeout", "worker process")) else error
+    text = re.sub(r"\b[A-Z][a-z]?\d*(?:[A-Z][a-z]?\d*)+\b", "<formula>", text)
+    text = re.sub(r"\d+(\.\d+)?", "#", text)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(r"\(.*?\)", "(…)", text)
+    return text[:110]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir", nargs="?", type=Path, default=None)
-    ap.add_argument("--jobs", type=int, default=2, help="also time records_from_cifs with this many workers")
+    ap.add_argument("source", nargs="?", type=Path, default=None, help="folder of CIFs or td.csv")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=None, help="random sample of N files (default: all)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=None, help="per-file limit, s (default: the library's)")
+    ap.add_argument("--slowest", type=int, default=10)
+    ap.add_argument("--csv", type=Path, default=None, help="write one line per file (path, s, stage, error)")
     args = ap.parse_args(argv)
-    folder = args.dir or default_dir()
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() == ".cif")
+
+    from mlglass.structure import DEFAULT_TIMEOUT_S, records_from_cifs
+
+    source = args.source or default_input()
+    files = list_files(source)
     if not files:
-        print(f"no CIF files in {folder}", file=sys.stderr)
+        print(f"no CIF files in {source}", file=sys.stderr)
         return 1
+    n_all = len(files)
+    if args.sample and args.sample < n_all:
+        files = sorted(random.Random(args.seed).sample(files, args.sample))
+    timeout = DEFAULT_TIMEOUT_S if args.timeout is None else args.timeout
 
-    t0 = time.perf_counter()
-    from mlglass.structure import batch
+    stats: list[dict] = []
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        df = records_from_cifs(files, n_jobs=args.workers, progress=sys.stderr.isatty(), cache_dir=cache,
+                               timeout=timeout, stats_out=stats)
+        wall = time.perf_counter() - t0
+    rate = len(files) / wall * 60
 
-    batch._warm_up()  # noqa: SLF001
-    t_import = time.perf_counter() - t0
+    print(f"input: {source} ({n_all} files); processed {len(files)}"
+          + (f" (random sample, seed {args.seed})" if len(files) < n_all else "")
+          + f" with {args.workers} workers, limit {timeout:g} s per file")
+    print(f"rows: {len(df)} (one per file: {len(df) == len(files)})")
+    print(f"wall time: {wall:.1f} s -> {rate:.1f} files/min; all {n_all} files: about "
+          f"{n_all / rate:.1f} min")
 
-    times = []
-    ok = failed = 0
-    errors = []
-    t_start = time.perf_counter()
-    for path in files:
-        t = time.perf_counter()
-        row = batch._process_one(str(path), True, None)  # noqa: SLF001 - the uncached worker
-        dt = time.perf_counter() - t
-        times.append((dt, path.name, row.get("n_atoms", row.get("struct_n_atoms"))))
-        if row["error"]:
-            failed += 1
-            errors.append((path.name, row["error"]))
-        else:
-            ok += 1
-    total = time.perf_counter() - t_start
+    def main_stage(s: dict) -> str:
+        if s["error"].startswith(("timeout", "worker process")) or not s["stages"]:
+            return s["stage"] or "-"
+        return max(s["stages"].items(), key=lambda kv: kv[1])[0]
 
-    print(f"files: {len(files)} in {folder}")
-    print(f"one-off import time: {t_import:.2f} s")
-    print(f"sequential, in-process: {total:.2f} s -> {len(files) / total * 60:.0f} files/min "
-          f"(mean {total / len(files):.3f} s/file)")
-    times.sort(reverse=True)
-    print(f"slowest file: {times[0][1]} {times[0][0]:.2f} s ({times[0][2]:.0f} atoms)")
-    for dt, name, n in times[1:5]:
-        print(f"              {name} {dt:.2f} s ({n:.0f} atoms)")
-    print(f"succeeded: {ok}, failed: {failed}")
-    for name, err in errors:
-        print(f"  failed {name}: {err[:160]}")
+    print(f"\nslowest {args.slowest} files (wall s in the worker's hands, stage with most time):")
+    for s in sorted(stats, key=lambda s: -s["seconds"])[:args.slowest]:
+        print(f"  {s['seconds']:7.2f} s  {main_stage(s):16s} {Path(s['path']).name:32s} {s['error'][:70]}")
 
-    if args.jobs and args.jobs > 1:
-        with tempfile.TemporaryDirectory() as cache:
-            t = time.perf_counter()
-            df = batch.records_from_cifs(files, n_jobs=args.jobs, progress=False, cache_dir=cache)
-            dt = time.perf_counter() - t
-            print(f"records_from_cifs(n_jobs={args.jobs}), empty cache: {dt:.2f} s -> "
-                  f"{len(files) / dt * 60:.0f} files/min; errors: {(df['error'] != '').sum()}")
-            t = time.perf_counter()
-            batch.records_from_cifs(files, n_jobs=args.jobs, progress=False, cache_dir=cache)
-            dt2 = time.perf_counter() - t
-            print(f"re-run from cache: {dt2:.2f} s")
+    seconds = sorted(s["seconds"] for s in stats if not s["cached"])
+    if seconds:
+        q = lambda p: seconds[min(len(seconds) - 1, int(p * len(seconds)))]  # noqa: E731
+        print(f"\nper-file seconds: median {q(0.5):.2f}, 90% {q(0.9):.2f}, 99% {q(0.99):.2f}, max {seconds[-1]:.2f}; "
+              f"beyond the limit: {sum(x > timeout + 5 for x in seconds)}")
+    per_stage: dict[str, float] = defaultdict(float)
+    for s in stats:
+        for k, v in s["stages"].items():
+            per_stage[k] += v
+    total = sum(per_stage.values()) or 1.0
+    print("time per stage (sum over files): " + ", ".join(
+        f"{k} {v:.0f} s ({100 * v / total:.0f}%)" for k, v in sorted(per_stage.items(), key=lambda kv: -kv[1])))
+
+    errors = [s["error"] for s in stats if s["error"]]
+    print(f"\nfailures: {len(errors)} of {len(stats)} ({100 * len(errors) / max(1, len(stats)):.1f}%)")
+    for text, n in Counter(reason(e) for e in errors).most_common():
+        print(f"  {n:5d}  {text}")
+
+    worker_kb = max((s["maxrss_kb"] for s in stats), default=0)
+    parent_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"\npeak memory: parent {parent_kb / 1024:.0f} MiB, largest worker {worker_kb / 1024:.0f} MiB "
+          f"(x {args.workers} workers)")
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "seconds", "stage", "error"])
+            for s in sorted(stats, key=lambda s: s["index"]):
+                w.writerow([Path(s["path"]).name, f"{s['seconds']:.3f}", main_stage(s), s["error"]])
     return 0
 
 

@@ -169,6 +169,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the synthetic input/output files")
     ap.add_argument("--speedup-rows", type=int, default=3000)
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--models", default=None, help="model bundle folder (default: models/ or a small trained one); "
+                    "compare a bundle with Td models against one without (MLGLASS_THERMAL=off mlglass train --out D)")
     ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
@@ -179,7 +181,7 @@ def main() -> None:
         return
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    model = model_folder(work)
+    model = Path(args.models) if args.models else model_folder(work)
     print(f"model: {model}   workers: {args.workers}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
           f"distinct compositions: {len(compositions())}")
     header = f"{'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} {'rows/s':>10} " \

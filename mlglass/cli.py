@@ -15,6 +15,10 @@ from rich.console import Console
 
 from mlglass.errors import MlglassError
 
+#: Default of ``--cif-timeout`` (s); equal to ``mlglass.structure.DEFAULT_TIMEOUT_S`` (a test checks), written
+#: here so that ``--help`` does not import the structure code.
+DEFAULT_CIF_TIMEOUT_S = 120.0
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="mlglass: predict melting (Tm), glass transition (Tg) and melt-vs-decompose of CPs/MOFs, "
                        "and screen candidates. Temperatures are in °C.")
@@ -79,18 +83,38 @@ def dataset_summary(path: Optional[Path] = typer.Argument(None, help="table (def
         _fail(err)
 
 
+@dataset_app.command("build-thermal")
+def dataset_build_thermal(shared: Optional[Path] = typer.Option(None, "--shared", help="folder with td.csv and cifs/ "
+                                                                 "(default ../shared/thermal)"),
+                          out: Optional[Path] = typer.Option(None, "--out", help="output folder (default datasets/)"),
+                          workers: int = typer.Option(2, help="worker processes"),
+                          timeout: float = typer.Option(60.0, help="seconds per CIF")):
+    """Run the shared thermal set (3,132 MOF CIFs with Td) through the CIF pipeline into datasets/thermal.csv."""
+    from mlglass.datasets import DATASET_DIR
+    from mlglass.thermal import build_and_write
+
+    try:
+        report = build_and_write(out or DATASET_DIR, shared, n_jobs=workers, timeout=timeout, progress=True)
+    except MlglassError as err:
+        _fail(err)
+    console.print_json(json.dumps(report))
+
+
 # --------------------------------------------------------------------------- featurize
 @app.command()
 def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
               output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
               cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="a CIF file or a folder of CIFs"),
+              workers: int = typer.Option(1, help="isolated worker processes for CIF files"),
+              cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
+                                                help="hard limit in seconds per CIF file (the file gets an error row)"),
               progress: bool = typer.Option(True, help="show a progress bar")):
     """Compute descriptors for a candidate table (or CIF files); bad rows keep an `error`."""
     from mlglass.workflows import featurize_file
 
     _check_output(output, input)
     try:
-        res = featurize_file(input, output, cif=cif, progress=progress)
+        res = featurize_file(input, output, cif=cif, progress=progress, workers=workers, cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)
     console.print(f"wrote {res['rows']} rows x {res['features']} descriptors to {res['output']} "
@@ -121,6 +145,12 @@ def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=Fa
         m = meta["models"][name]
         extra = f", interval ±{m['interval_halfwidth_c']:.0f} °C" if "interval_halfwidth_c" in m else ""
         console.print(f"{name}: trained on {m['n_train']} rows (left out: {m['excluded']}){extra}")
+    dec = meta.get("decomposition")
+    if dec:
+        hw = dec["td_interval_halfwidth_c"]
+        console.print(f"td: trained on {dec['n_td_train']} thermal train+val frameworks, interval ±{hw['td_cif']:.0f} °C "
+                      f"(CIF) / ±{hw['td_row']:.0f} °C (table row); p_melt = P(Tm < Td) from "
+                      f"{sum(dec['tm_aft']['labels'].values())} censored Tm labels")
     if meta.get("cv_metrics"):
         cvm = meta["cv_metrics"]
         console.print(f"grouped CV: Tm MAE {cvm['tm']['methods']['model']['mae']:.1f} °C, "
@@ -199,7 +229,9 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
     try:
         frames = []
         if input is not None:
-            frames.append(read_table(input))
+            from mlglass.models.cif_input import resolve_cif_paths
+
+            frames.append(resolve_cif_paths(read_table(input), Path(input).resolve().parent))
         if formula:
             frames.append(pd.DataFrame({"id": formula, "formula": formula}))
         frame = pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
@@ -212,10 +244,10 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
         except MlglassError as err:
             _fail(err)
         console.print(f"wrote {len(out)} rows to {output} ({int((out['error'] != '').sum())} with an error)")
-    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "domain", "error")
-            if c in out.columns]
+    cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "td_c", "td_source",
+                        "window_c", "tm_censored_c", "p_melt", "domain", "error") if c in out.columns]
     if explain:
-        cols.append("tm_top_features")
+        cols += [c for c in ("tm_top_features", "td_top_features") if c in out.columns]
     console.print(prediction_table(out, "predictions (°C; 80% intervals unless --coverage)", cols, n=20))
 
 
@@ -234,11 +266,13 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
                                              help="keep | penalise | exclude rows whose domain is 'out'"),
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
-           workers: int = typer.Option(1, help="local worker processes"),
+           workers: int = typer.Option(1, help="local worker processes (also the isolated CIF workers)"),
            dask: Optional[str] = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
            resume: bool = typer.Option(False, help="continue an interrupted screen"),
            plot: Optional[Path] = typer.Option(None, "--plot", help="PNG map of the screened space"),
            cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="folder of CIFs to screen"),
+           cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
+                                             help="hard limit in seconds per CIF file (the file gets an error row)"),
            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
            progress: bool = typer.Option(True)):
     """Predict, score and rank candidates; every input row is written (bad rows keep their `error`)."""
@@ -249,7 +283,8 @@ def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=Fa
                                 p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
                                 out_of_domain=out_of_domain,
                                 top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask,
-                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress)
+                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress,
+                                cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)
     _print_screen(res, top, objective)
@@ -260,12 +295,24 @@ def _print_screen(res, top: int, objective: str) -> None:
 
     console.print(ranked_table(res.top, f"top {min(top, len(res.top))} by '{objective}'", n=top))
     if "tm_top_features" in res.top.columns:
-        console.print("[bold]why[/bold] (largest contributions to predicted Tm):")
+        console.print("[bold]why[/bold] (largest contributions to predicted Tm and Td; window = Td - Tm):")
         for _, row in res.top.head(top).iterrows():
             feats = str(row.get("tm_top_features", "")).replace(" degC", " °C")
-            console.print(f"  {row.get('rank', '')}. {row['id']}: {feats}", overflow="fold")
+            line = f"  {row.get('rank', '')}. {row['id']}: Tm: {feats}"
+            if "td_top_features" in res.top.columns:
+                td_feats = str(row.get("td_top_features", "")).replace(" degC", " °C")
+                line += (f" | Td {_num(row.get('td_c'))} °C, window {_num(row.get('window_c'))} °C, "
+                         f"Tm of the censored model {_num(row.get('tm_censored_c'))} °C: {td_feats}")
+            console.print(line, overflow="fold")
     console.print(f"{res.n_rows} rows screened ({res.n_errors} with an error) at {res.rows_per_second:,.0f} rows/s; "
                   f"ranked table: {res.output_path}")
+
+
+def _num(x) -> str:
+    try:
+        return f"{float(x):.0f}"
+    except (TypeError, ValueError):
+        return "-"
 
 
 @app.command("enumerate")

@@ -28,6 +28,7 @@ __all__ = [
     "DATASET_DIR",
     "dataset_path",
     "load_glasses",
+    "load_thermal",
     "read_table",
     "validate_table",
     "summarize",
@@ -331,3 +332,45 @@ def summarize(frame: pd.DataFrame) -> dict[str, Any]:
     if "family" in frame:
         out["families"] = {fam: counts(sub) for fam, sub in frame.groupby("family", sort=True)}
     return out
+
+
+#: Dtypes of the thermal-stability table (``datasets/thermal.csv``), see :mod:`mlglass.thermal`.
+_THERMAL_TEXT = ("refcode", "core_name", "split", "metal", "oxidation_state", "ligands", "counter_ions", "geometry",
+                 "oxidation_state_method", "error")
+
+
+def load_thermal(path: str | Path | None = None) -> pd.DataFrame:
+    """Load the thermal-stability table: TGA decomposition onsets of 3,132 MOFs with their CIF-derived records.
+
+    Built from ``../shared/thermal`` by ``datasets/build_thermal.py`` (see :mod:`mlglass.thermal`;
+    sources and licences in ``datasets/metadata.json``, entry ``thermal``).
+
+    Dtypes: ``td_c`` and ``struct_*`` ``float64`` (degC, g/cm3, Angstrom, ...); ``dimensionality``
+    ``Int64``; ``known_melter`` ``bool``; text ``str`` (empty when absent).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Another file in the same schema (default: the bundled ``datasets/thermal.csv``).
+
+    Raises
+    ------
+    SchemaError
+        The file is missing.
+    """
+    path = Path(path) if path is not None else dataset_path("thermal.csv")
+    if not path.exists():
+        raise SchemaError("path", str(path), "thermal table not found; build it with datasets/build_thermal.py")
+    frame = pd.read_csv(path, dtype={c: str for c in _THERMAL_TEXT}, keep_default_na=False,
+                        na_values={c: [""] for c in ("td_c", "dimensionality")})
+    for col in _THERMAL_TEXT:
+        if col in frame.columns:
+            frame[col] = frame[col].fillna("").astype(str)
+    for col in frame.columns:
+        if col == "td_c" or col.startswith("struct_"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    if "dimensionality" in frame.columns:
+        frame["dimensionality"] = pd.to_numeric(frame["dimensionality"], errors="coerce").astype("Int64")
+    if "known_melter" in frame.columns:
+        frame["known_melter"] = frame["known_melter"].astype(str).str.lower().isin(("true", "1"))
+    return frame

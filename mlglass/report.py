@@ -24,6 +24,11 @@ def _cell(v: Any, limit: int = CELL_LIMIT) -> str:
 
 
 def _f(x: Any, digits: int = 1) -> str:
+    if isinstance(x, str):  # a text cell of a table read back from CSV
+        try:
+            x = float(x)
+        except ValueError:
+            return "-"
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:.{digits}f}"
@@ -68,7 +73,50 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
     for m, v in r["methods"].items():
         t.add_row(m, _f(v.get("auc"), 2), _f(v.get("balanced_accuracy"), 2), _f(v.get("brier"), 3))
     tables.append(t)
+    tables.extend(thermal_tables(res.get("thermal")))
     return tables
+
+
+def thermal_tables(th: dict[str, Any] | None) -> list[Table]:
+    """Td on the published test split and p_melt = P(Tm < Td), each beside baselines."""
+    if not th:
+        return []
+    if "skipped" in th:
+        t = Table(title="decomposition (Td, p_melt): skipped")
+        t.add_column("why")
+        t.add_row(str(th["skipped"]))
+        return [t]
+    out = []
+    td = th["td"]
+    t = Table(title=f"Td (°C) on the published test split: {td['n_test_predicted']} of {td['n_test_table']} test "
+                    f"frameworks (the rest failed the CIF pipeline); trained on {td['n_train']} train+val")
+    for c in ("method", "MAE °C", "RMSE °C", "R²", f"{int(td['coverage_nominal'] * 100)}% coverage", "width °C",
+              "MAE, all test rows"):
+        t.add_column(c, justify="right" if c != "method" else "left")
+    names = {"mean": "training mean", "rf_rac_zeo": "RF(500) on RAC+Zeo++", "mlglass_cif": "mlglass from CIF",
+             "mlglass_row": "mlglass from table row"}
+    for m in ("mean", "rf_rac_zeo", "mlglass_cif", "mlglass_row"):
+        v = td["methods"].get(m)
+        if v is None:
+            continue
+        cov = v.get("coverage")
+        t.add_row(names[m], _f(v.get("mae")), _f(v.get("rmse")), _f(v.get("r2"), 2),
+                  "-" if cov is None else f"{cov * 100:.0f}%", _f(v.get("width_c"), 0),
+                  _f(v.get("all_test_rows", {}).get("mae")))
+    if "rf_skipped" in td:
+        t.caption = td["rf_skipped"]
+    out.append(t)
+    pm = th["p_melt"]
+    t = Table(title=f"p_melt = P(Tm < Td): {pm['n_glass']} review compounds ({pm['n_glass_melt']} melt; "
+                    f"series-grouped CV) + {pm['n_test_frameworks']} test-split frameworks (decompose)")
+    for c in ("method", "ROC-AUC", "balanced acc.", "Brier", "AUC review only", "mean p, test frameworks"):
+        t.add_column(c, justify="right" if c != "method" else "left")
+    for m, v in pm["methods"].items():
+        g = pm["glass_only"][m]
+        t.add_row(m, _f(v.get("auc"), 2), _f(v.get("balanced_accuracy"), 2), _f(v.get("brier"), 3),
+                  _f(g.get("auc"), 2), _f(pm["test_frameworks_mean_p"][m], 3))
+    out.append(t)
+    return out
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
@@ -112,6 +160,10 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
                   ("Tm °C [80%]", {"justify": "right"}), ("Tg °C [80%]", {"justify": "right"}),
                   ("p_melt", {"justify": "right"}), ("domain", {}), ("score", {"justify": "right"})):
         t.add_column(c, overflow="fold", **kw)
+    with_td = "td_c" in frame.columns and "window_c" in frame.columns
+    if with_td:
+        t.add_column("Td °C [80%]", justify="right", overflow="fold")
+        t.add_column("window °C", justify="right")
 
     def span(row: pd.Series, stem: str) -> str:
         v, lo, hi = row.get(f"{stem}_c"), row.get(f"{stem}_lo_c"), row.get(f"{stem}_hi_c")
@@ -120,7 +172,8 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
     for _, row in frame.head(n).iterrows():
         t.add_row(_cell(row.get("rank", "")), _cell(row.get("id", "")), _cell(row.get("metal", "")),
                   _cell(row.get("ligands", "")), _cell(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
-                  _cell(row.get("domain", "")), _f(row.get("score"), 3))
+                  _cell(row.get("domain", "")), _f(row.get("score"), 3),
+                  *((span(row, "td"), _f(row.get("window_c"), 0)) if with_td else ()))
     return t
 
 

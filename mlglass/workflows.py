@@ -120,6 +120,9 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     t0 = time.perf_counter()
     res = evaluate_all(sets, params=load_params(params_path or default_params_path()), n_splits=n_splits,
                        n_repeats=n_repeats, coverage=coverage, seed=seed, progress=progress)
+    from mlglass.models.evaluate_thermal import evaluate_thermal
+
+    res["thermal"] = evaluate_thermal(data, coverage=coverage, seed=seed, n_splits=n_splits)
     res["seconds"] = time.perf_counter() - t0
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(_jsonable(res), indent=2) + "\n")
@@ -166,12 +169,17 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
 
 
 def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | None = None,
-                   progress: bool = True, chunk_size: int = 50_000) -> dict[str, Any]:
-    """Featurize a candidate table (or CIF files) into a descriptor table (CSV/Parquet by extension)."""
+                   progress: bool = True, chunk_size: int = 50_000, workers: int = 1,
+                   cif_timeout: float | None = None) -> dict[str, Any]:
+    """Featurize a candidate table (or CIF files) into a descriptor table (CSV/Parquet by extension).
+
+    CIF files are processed by ``workers`` isolated worker processes with a hard limit of
+    ``cif_timeout`` seconds per file (default :data:`mlglass.structure.DEFAULT_TIMEOUT_S`).
+    """
     from mlglass.featurize import GlassFeaturizer
     from mlglass.tables import write_table
 
-    frame = _input_frame(input_path, cif, progress=progress)
+    frame = _input_frame(input_path, cif, progress=progress, workers=workers, cif_timeout=cif_timeout)
     featurizer = GlassFeaturizer()
     parts = []
     n = len(frame)
@@ -194,31 +202,51 @@ def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | No
             "features": len(featurizer.feature_labels()), "output": str(output_path)}
 
 
-def _input_frame(input_path: Path | None, cif: Path | None, *, progress: bool) -> pd.DataFrame:
+def _cif_options(workers: int, cif_timeout: float | None) -> dict[str, Any]:
+    from mlglass.structure import DEFAULT_TIMEOUT_S
+
+    if cif_timeout is not None and not cif_timeout > 0:
+        raise SchemaError("--cif-timeout", None, f"must be a positive number of seconds, got {cif_timeout!r}")
+    if workers < 1:
+        raise SchemaError("--workers", None, f"must be at least 1, got {workers!r}")
+    return {"n_jobs": int(workers), "timeout": float(cif_timeout) if cif_timeout is not None else DEFAULT_TIMEOUT_S}
+
+
+def _input_frame(input_path: Path | None, cif: Path | None, *, progress: bool, workers: int = 1,
+                 cif_timeout: float | None = None) -> pd.DataFrame:
     frames = []
+    opts = _cif_options(workers, cif_timeout)
     if input_path is not None:
         frame = read_table(input_path)
         if "cif" in frame.columns and frame["cif"].astype(str).str.strip().ne("").any():
-            frame = _fill_from_cif_column(frame, Path(input_path).parent, progress=progress)
+            frame = _fill_from_cif_column(frame, Path(input_path).parent, progress=progress, **opts)
         frames.append(frame)
     if cif is not None:
         from mlglass.structure import records_from_cifs
 
-        frames.append(records_from_cifs(cif, progress=progress).rename(columns={"error": "cif_error"}))
+        frames.append(records_from_cifs(cif, progress=progress, **opts).rename(columns={"error": "cif_error"}))
     if not frames:
         raise SchemaError("input", None, "give an input table or --cif FILE_OR_DIR")
     return pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
 
 
-def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool) -> pd.DataFrame:
+def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool, **cif_options: Any) -> pd.DataFrame:
     """Rows with a ``cif`` path (relative to the table's folder) take their composition from the structure."""
     from mlglass.structure import records_from_cifs
 
     frame = frame.copy()
     has = frame["cif"].astype(str).str.strip() != ""
     paths = [str((base / p).resolve()) if not Path(p).is_absolute() else p for p in frame.loc[has, "cif"]]
-    derived = records_from_cifs(paths, progress=progress)
+    derived = records_from_cifs(paths, progress=progress, **cif_options)
     derived.index = frame.index[has]
+    import numpy as np
+
+    from mlglass.thermal import STRUCT_COLUMNS
+
+    for col in STRUCT_COLUMNS:  # structure descriptors for the Td model's CIF view
+        if col in derived and col not in frame:
+            frame[col] = np.nan
+            frame.loc[has, col] = derived[col].to_numpy(dtype=float)
     for col in ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry"):
         if col in derived:
             if col not in frame:
@@ -242,12 +270,13 @@ def predict_table(frame: pd.DataFrame, *, model_dir: Path | None = None, coverag
 
 def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path | None = None,
                       model_dir: Path | None = None, plot_path: Path | None = None, progress: bool = True,
-                      **options: Any):
+                      cif_timeout: float | None = None, **options: Any):
     """Screen a candidate table (and/or a folder of CIFs) and optionally plot the screened space.
 
     ``options`` go to :func:`mlglass.screen.screen_file` (objective, risk, constraints, chunk_size,
     workers, dask_address, resume, top_n, ...). Rows with a ``cif`` path, or ``cif`` files, are turned
-    into compositions first (``mlglass.structure``); the derived table is kept next to the output as
+    into compositions first (``mlglass.structure``, ``workers`` isolated processes, at most
+    ``cif_timeout`` seconds per file); the derived table is kept next to the output as
     ``OUTPUT.cif-candidates.parquet``.
 
     Returns
@@ -271,7 +300,8 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     if needs_cif:
         from mlglass.tables import write_table
 
-        frame = _input_frame(input_path, cif, progress=progress)
+        frame = _input_frame(input_path, cif, progress=progress, workers=int(options.get("workers") or 1),
+                             cif_timeout=cif_timeout)
         source = Path(str(output_path) + ".cif-candidates.parquet")
         write_table(frame.astype(str), source)
     if source is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# tests train on the glass data only unless they pass a thermal table themselves (the full Td models take minutes)
+os.environ.setdefault("MLGLASS_THERMAL", "off")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -308,7 +308,10 @@ def test_cache_is_used(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("the worker ran although the cache holds the result")
 
+    import mlglass.structure._pool as pool
+
     monkeypatch.setattr(batch, "_process_one", boom)
+    monkeypatch.setattr(pool, "run_isolated", boom)
     second = records_from_cifs(folder, n_jobs=1, progress=False, cache_dir=cache)
     pd.testing.assert_frame_equal(first, second)
     # a renamed copy has the same bytes: cache hit, with the new id and path
@@ -325,18 +328,13 @@ def test_cache_is_used(tmp_path, monkeypatch):
 
 @needs_shared
 def test_timeout_and_missing_file(tmp_path, monkeypatch):
-    import mlglass.structure.record as record_mod
-
     shutil.copy(SHARED / "ZIF-8.cif", tmp_path / "slow.cif")
-
-    def slow(*args, **kwargs):  # never finishes by itself: only the time limit ends it
-        while True:
-            time.sleep(0.05)
-
-    monkeypatch.setattr(record_mod, "record_from_structure", slow)
+    # the worker's test hook stalls inside C code (see tests/test_cif_isolation.py)
+    monkeypatch.setenv("MLGLASS_TEST_STALL", "read_cif@slow")
     df = records_from_cifs([tmp_path / "slow.cif", tmp_path / "missing.cif"], progress=False,
-                           cache_dir=tmp_path / "cache", timeout=0.3)
-    assert df.loc[0, "error"].startswith("timeout")
+                           cache_dir=tmp_path / "cache", timeout=1.0)
+    assert df.loc[0, "error"].startswith("timeout"), df.loc[0, "error"]
+    assert "stage read_cif" in df.loc[0, "error"]
     assert df.loc[1, "error"] == "no such file"
     assert not list((tmp_path / "cache").glob("*.json"))  # a timeout is not cached
 

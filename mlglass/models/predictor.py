@@ -19,6 +19,17 @@ Physical coupling (documented choices)
   classifier's probability is limited by the probability that Tm lies below
   Td under the Tm predictive distribution (a normal whose 80% interval matches
   the conformal interval): ``p_melt = min(p_classifier, P(Tm < Td))``.
+  (Bundles without the decomposition models below.)
+* **Decomposition (bundles trained with the thermal table).** Td is predicted
+  by :mod:`mlglass.models.decomposition` (CIF view when the row has ``struct_*``
+  descriptors, from a ``cif`` path or given, else the table-row view), with a
+  split-conformal interval. A user-given ``td_c`` takes precedence; the
+  ``td_source`` column says which Td was used (``given``, ``cif``,
+  ``table row``). ``window_c = td_c - tm_c``. ``p_melt = P(Tm < Td)`` from the
+  censored Tm model (:mod:`mlglass.models.censored`) integrated over the Td
+  predictive distribution (a normal whose 80 % interval matches the conformal
+  one; a point mass for a given Td). No calibration is applied on top unless
+  the bundle stores a monotone one (:class:`~mlglass.models.censored.MonotoneCalibrator`).
 """
 
 from __future__ import annotations
@@ -38,14 +49,18 @@ from mlglass.featurize.base import featurize_unique, records_from_frame
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
 from mlglass.records import CompoundRecord
+from mlglass.thermal import STRUCT_COLUMNS
 
 __all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidate_frame", "check_coverage",
            "numeric_column"]
 
 #: Columns :meth:`GlassPredictor.predict` adds (public contract).
-OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error")
+OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "error",
+                  "td_c", "td_lo_c", "td_hi_c", "window_c", "td_source", "tm_censored_c")
 #: Applicability-domain and oxidation-state columns :meth:`GlassPredictor.predict` also adds.
 DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method")
+_CORE_HEADS = {"tm", "tg", "melt"}
+_DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
 
@@ -184,7 +199,7 @@ class GlassPredictor:
     @classmethod
     def train(cls, data: pd.DataFrame | None = None, *, params: dict[str, dict[str, Any]] | None = None,
               coverage: float = 0.8, seed: int = 0, n_jobs: int = 1, cv_metrics: dict[str, Any] | None = None,
-              ) -> "GlassPredictor":
+              thermal: pd.DataFrame | None | bool = None) -> "GlassPredictor":
         """Train the three models on ``data`` (default: the bundled dataset).
 
         Parameters
@@ -200,6 +215,10 @@ class GlassPredictor:
             Random seed (same seed, same models).
         cv_metrics : dict, optional
             Cross-validation figures to store in the metadata.
+        thermal : DataFrame or False, optional
+            Thermal-stability table (default: the bundled ``datasets/thermal.csv`` when present and
+            the environment variable ``MLGLASS_THERMAL`` is not ``off``) for the Td models and
+            p_melt = P(Tm < Td); ``False`` trains without them.
         """
         from mlglass import __version__
         from mlglass.datasets import load_glasses
@@ -238,6 +257,20 @@ class GlassPredictor:
             "tg_tm_ratio_training_max": float(ratios.max()) if len(ratios) else None,
             "models": info, "cv_metrics": cv_metrics or {}, "domain": metadata_domain,
         }
+        if thermal is not False:
+            from mlglass.models.decomposition_training import train_decomposition_heads
+
+            if thermal is None:
+                from mlglass.datasets import dataset_path, load_thermal
+
+                use = os.environ.get("MLGLASS_THERMAL", "").lower() not in ("off", "0", "false", "no")
+                thermal = load_thermal() if use and dataset_path("thermal.csv").exists() else None
+            if thermal is not None:
+                extra_heads, extra_info = train_decomposition_heads(
+                    data, thermal, featurizer, coverage=coverage, seed=seed, n_jobs=n_jobs,
+                    params={k: params[k] for k in ("td", "tm_aft") if k in params})
+                heads.update(extra_heads)
+                metadata["decomposition"] = extra_info
         return cls(heads, metadata=metadata, featurizer=featurizer)
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -269,16 +302,20 @@ class GlassPredictor:
         featurizer = GlassFeaturizer()
         meta = read_metadata(folder, expected_labels=featurizer.feature_labels())
         files = meta.get("files")
-        if not isinstance(files, dict) or set(files) != {"tm", "tg", "melt"}:
-            raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models")
+        if not isinstance(files, dict) or not _CORE_HEADS <= set(files) \
+                or not set(files) <= _CORE_HEADS | _DECOMPOSITION_HEADS \
+                or (set(files) & _DECOMPOSITION_HEADS and set(files) & _DECOMPOSITION_HEADS != _DECOMPOSITION_HEADS):
+            raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models "
+                                 "(and optionally all of td_cif, td_row, tm_aft)")
         heads = {}
         for name, entry in files.items():
             if not isinstance(entry, dict):
                 raise ModelFileError(f"{folder}/metadata.json: entry {name!r} is not an object")
             booster = load_booster(folder, entry) if entry.get("file") is not None else None
-            if booster is not None and booster.num_features() != len(featurizer.feature_labels()):
+            n_expected = len(featurizer.feature_labels()) + (len(STRUCT_COLUMNS) if name == "td_cif" else 0)
+            if booster is not None and booster.num_features() != n_expected:
                 raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
-                                     f"this mlglass makes {len(featurizer.feature_labels())}")
+                                     f"this mlglass makes {n_expected}")
             try:
                 residuals = [float(r) for r in entry.get("residuals") or []]
                 platt = entry.get("platt")
@@ -364,6 +401,11 @@ class GlassPredictor:
         out.update(extra)
         return out
 
+    @property
+    def has_decomposition(self) -> bool:
+        """True if the bundle holds the Td models and the censored Tm model (p_melt = P(Tm < Td))."""
+        return _DECOMPOSITION_HEADS <= set(self.heads)
+
     def predict(self, X: pd.DataFrame | Iterable[str] | Iterable[CompoundRecord], *, coverage: float | None = None,
                 explain: bool = False, top: int = 3) -> pd.DataFrame:
         """Predict for a candidate table, a list of formulas or a list of records.
@@ -371,14 +413,33 @@ class GlassPredictor:
         Returns the input columns plus ``tm_c``, ``tm_lo_c``, ``tm_hi_c``, ``tg_c``, ``tg_lo_c``,
         ``tg_hi_c`` (degC; bounds at ``coverage``, default 0.8), ``p_melt`` (probability that
         the crystal melts before it decomposes) and ``error`` (empty for good rows; bad rows are
-        kept with the reason and NaN predictions). With ``explain=True`` also
-        ``tm_top_features`` and ``p_melt_top_features``: the ``top`` descriptors with the
-        largest SHAP contributions (degC for Tm, log-odds for p_melt).
+        kept with the reason and NaN predictions). With the decomposition models also ``td_c``,
+        ``td_lo_c``, ``td_hi_c`` (degC; a given ``td_c`` is kept and wins), ``td_source``
+        (``given``, ``cif`` or ``table row``), ``window_c`` (= Td - Tm, degC) and ``tm_censored_c``
+        (median Tm of the censored model behind p_melt, degC: it has learned that frameworks which
+        decompose have Tm above their Td, which the glass-trained ``tm_c`` has not).
+
+        A ``cif`` column (paths, relative ones against the working directory) fills blank
+        record fields and the ``struct_*`` descriptors from the structures
+        (:mod:`mlglass.models.cif_input`). With ``explain=True`` also ``tm_top_features``,
+        ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors with the
+        largest SHAP contributions (degC for Tm and Td; ln(Tm/K) of the censored Tm model, or
+        log-odds of the old classifier, for p_melt).
         """
+        from mlglass.models.cif_input import complete_from_cifs, has_cif_paths
+
         frame = as_candidate_frame(X)
         if coverage is not None:
             check_coverage(coverage)
+        cif_errors = None
+        if has_cif_paths(frame):
+            frame, cif_errors = complete_from_cifs(frame)
         records, errors = records_from_frame(frame, on_error="report")
+        if cif_errors is not None:
+            for i, msg in enumerate(cif_errors):
+                if msg:
+                    records[i] = None
+                    errors[i] = msg
         row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
         table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
         td = None
@@ -389,13 +450,24 @@ class GlassPredictor:
             errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
         chem, ox_used, ox_method = _record_info(records)
-        preds = self.predict_matrix(table[index], coverage=coverage, td_c=td, chemistry=chem)
+        preds = self.predict_matrix(table[index], coverage=coverage, chemistry=chem,
+                                    td_c=None if self.has_decomposition else td)
         for col, values in preds.items():
             out[col] = values
         out["oxidation_state_used"] = ox_used
         out["oxidation_state_method"] = ox_method
+        if self.has_decomposition:
+            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage)
+        else:  # a bundle without Td models: only a given td_c
+            given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
+            dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
+                   "window_c": given - out["tm_c"].to_numpy(dtype=float),
+                   "td_source": np.where(np.isfinite(given), "given", "").astype(object),
+                   "tm_censored_c": np.full(len(frame), np.nan)}
+        for col, values in dec.items():
+            out[col] = values
         if bad_td is not None and bad_td.any():  # a bad td_c is a row error: no prediction for that row
-            for col in preds:
+            for col in [*preds, *dec]:
                 if out[col].dtype.kind == "f":
                     out[col] = np.where(bad_td, np.nan, out[col].to_numpy(dtype=float))
         out["error"] = errors
@@ -404,8 +476,76 @@ class GlassPredictor:
                 out.loc[np.asarray([e != "" for e in errors], dtype=bool), col] = ""
         if explain:
             out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
-            out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
+            if self.has_decomposition:
+                out["p_melt_top_features"] = self._explain(table, "tm_aft", top, "ln(Tm/K)")[index]
+                out["td_top_features"] = self._explain_td(table, index, frame, top)
+            else:
+                out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
         return out
+
+    def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        from mlglass.models.decomposition import struct_matrix
+
+        struct = struct_matrix(frame)
+        return struct, np.flatnonzero(np.isfinite(struct).any(axis=1))
+
+    def _decomposition(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, td_given: np.ndarray | None,
+                       tm: np.ndarray, coverage: float | None) -> dict[str, np.ndarray]:
+        """Td (CIF view where the row has structure descriptors, else table-row view), window and p_melt."""
+        from mlglass.models.censored import MonotoneCalibrator, prob_tm_below_td
+
+        cov = self.coverage if coverage is None else coverage
+        table32 = np.asarray(table, dtype=np.float32)
+        n = len(index)
+        empty_u = ~np.isfinite(table).any(axis=1) if table.size else np.ones(len(table), bool)
+        row_head, cif_head = self.heads["td_row"], self.heads["td_cif"]
+        td_u = row_head.predict(table32)
+        td_u[empty_u] = np.nan
+        td = td_u[index].astype(float)
+        half = np.full(n, row_head.halfwidth(cov))
+        sd = np.full(n, row_head.halfwidth(0.8) / _Z80)
+        source = np.where(np.isfinite(td), "table row", "").astype(object)
+        struct, rows = self._struct_rows(frame)
+        rows = rows[np.isfinite(td[rows])] if len(rows) else rows
+        if len(rows):
+            Xc = np.hstack([table[index[rows]], struct[rows]]).astype(np.float32)
+            td[rows] = cif_head.predict(Xc)
+            half[rows] = cif_head.halfwidth(cov)
+            sd[rows] = cif_head.halfwidth(0.8) / _Z80
+            source[rows] = "cif"
+        lo, hi = td - half, td + half
+        if td_given is not None:
+            given = np.isfinite(td_given)
+            td[given], lo[given], hi[given], sd[given] = td_given[given], td_given[given], td_given[given], 0.0
+            source[given] = "given"
+        aft = self.heads["tm_aft"]
+        dec = self.metadata.get("decomposition", {})
+        sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
+        margin_u = np.full(len(table), np.nan)
+        if len(table):
+            margin_u = np.asarray(aft.booster.inplace_predict(table32, missing=np.nan, predict_type="margin"),
+                                  dtype=float)
+            margin_u[empty_u] = np.nan
+        p = prob_tm_below_td(margin_u[index], sigma, td, sd)
+        cal = dec.get("calibration")
+        if cal:
+            p = MonotoneCalibrator.from_thresholds(cal["x"], cal["y"], cal.get("eps", 0.05)).transform(p)
+        return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": td - tm, "td_source": source, "p_melt": p,
+                "tm_censored_c": np.exp(margin_u[index]) - _K}
+
+    def _explain_td(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, top: int) -> np.ndarray:
+        texts = self._explain(table, "td_row", top, "degC")[index]
+        struct, rows = self._struct_rows(frame)
+        if len(rows):
+            Xc = np.hstack([table[index[rows]], struct[rows]])
+            labels = list(self.feature_labels) + list(STRUCT_COLUMNS)
+            contrib = self.heads["td_cif"].contributions(Xc.astype(np.float32))[:, :-1]
+            for k, i in enumerate(rows):
+                if not np.isfinite(Xc[k]).any():
+                    continue
+                order = np.argsort(-np.abs(contrib[k]))[:top]
+                texts[i] = "; ".join(f"{labels[j]} {contrib[k, j]:+.3g} degC" for j in order)
+        return texts
 
     def _explain(self, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
         contrib = self.heads[head].contributions(table.astype(np.float32))[:, :-1]

@@ -23,7 +23,8 @@ __all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "predict_dedu
            "frame_to_table", "stringify_frame", "mask_error_rows"]
 
 #: Numeric columns added by the predictor (degC, probability).
-PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt")
+PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "td_lo_c", "td_hi_c",
+                      "window_c", "tm_censored_c")
 FLOAT_COLUMNS = PREDICTION_COLUMNS + ("score",)
 _BOOL_COLUMNS = ("passes_constraints",)
 _INT_COLUMNS = ("input_row", "rank")
@@ -97,13 +98,17 @@ def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options:
         frame.insert(0, "id", [f"row{r}" for r in rows])
     frame["input_row"] = rows
     pred = predict_deduplicated(predictor, frame, coverage=coverage)
+    if "cif_error" in pred.columns:  # a structure that could not be read: its cause, not "metal is required"
+        cif_err = pred["cif_error"].fillna("").astype(str)
+        pred["error"] = cif_err.where(cif_err != "", pred["error"].astype(str))
     mask_error_rows(pred)
     return score_predictions(pred, options=options)
 
 
 #: Columns that determine a row's predictions (the record fields and ``td_c``).
 _KEY_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula",
-                "td_c")
+                "td_c", "cif", "struct_density_g_cm3", "struct_metal_metal_min_distance_a", "struct_porosity_fraction",
+                "struct_coordination_number_mean", "struct_n_atoms")
 
 
 def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float | None = None) -> pd.DataFrame:

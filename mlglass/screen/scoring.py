@@ -10,9 +10,13 @@ function. The formulas (also in :data:`OBJECTIVES`) are
 
 ``meltable``
     ``p_melt * sigma((300 - Tm) / 75) * W`` with the liquid-window factor
-    ``W = sigma((Td - Tm - 50) / 25)`` when a ``td_c`` column holds a known
-    decomposition temperature for the row, else ``W = 1`` (term omitted).
-    Increases with p_melt, decreases with Tm, increases with the window Td - Tm.
+    ``W = sigma((Td - Tm - 50) / 25)`` when the row has a Td (``td_c``: the
+    user's value, or the predictor's Td from the structure or the table row,
+    see ``td_source``), else ``W = 1`` (term omitted). ``p_melt`` is itself
+    P(Tm < Td) (:mod:`mlglass.models.censored`); ``W`` additionally prefers a
+    wide liquid window (the review's criterion for a workable melt: at least
+    ~50 degC between melting and decomposition). Increases with p_melt,
+    decreases with Tm, increases with the window Td - Tm (``window_c``).
 ``stable-glass``
     ``p_melt * sigma((Tg - 200) / 75)``: a high Tg (a glass that stays a glass
     when warm) that can actually be made by melt-quenching (high p_melt).
@@ -25,7 +29,8 @@ function. The formulas (also in :data:`OBJECTIVES`) are
 ``risk`` chooses which temperatures enter the formulas (:data:`RISKS`):
 ``expected`` uses the point predictions ``tm_c``/``tg_c``; ``optimistic`` the
 favourable bound of the prediction interval (``tm_lo_c`` for Tm, ``tg_hi_c``
-for Tg); ``pessimistic`` the unfavourable one (``tm_hi_c``, ``tg_lo_c``).
+for Tg, ``td_hi_c`` for Td when present); ``pessimistic`` the unfavourable one
+(``tm_hi_c``, ``tg_lo_c``, ``td_lo_c``).
 ``p_melt`` has no interval and is used as is.
 
 Constraints (rows failing any get ``passes_constraints = False`` and rank
@@ -79,7 +84,7 @@ __all__ = [
 
 #: Objective name -> formula of ``score`` (temperatures in degC, sigma = logistic function).
 OBJECTIVES: dict[str, str] = {
-    "meltable": "p_melt * sigma((300 - Tm)/75) * [sigma((Td - Tm - 50)/25) if td_c known]",
+    "meltable": "p_melt * sigma((300 - Tm)/75) * [sigma((Td - Tm - 50)/25) if a Td is given or predicted]",
     "stable-glass": "p_melt * sigma((Tg - 200)/75)",
     "target": "p_melt * exp(-(max(0, Tm - tm_max) + max(0, tg_min - Tg))/50)",
 }
@@ -327,7 +332,8 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
         if "td_c" in pred.columns:
             from mlglass.models.predictor import numeric_column
 
-            td = numeric_column(pred["td_c"])
+            td_col = {"optimistic": "td_hi_c", "pessimistic": "td_lo_c"}.get(opts.risk, "td_c")
+            td = numeric_column(pred[td_col] if td_col in pred.columns else pred["td_c"])
             window = _sigmoid((td - tm - c["window_ref_c"]) / c["window_scale_c"])
             score = np.where(np.isfinite(td), score * window, score)
     elif opts.objective == "stable-glass":

@@ -756,6 +756,9 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
         top["tm_top_features"] = explained["tm_top_features"].to_numpy()
         top["p_melt_top_features"] = explained["p_melt_top_features"].to_numpy()
+        for col in ("td_top_features", "tm_censored_c"):
+            if col in explained.columns:
+                top[col] = explained[col].to_numpy()
     if not keep_parts:
         _clear_work_dir(work)
     t_end = time.perf_counter()

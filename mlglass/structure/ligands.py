@@ -33,7 +33,14 @@ Resonance form: xyz2mol puts charges wherever its search ends (imidazolate as
 charged ring atom, or a non-aromatic ring of sp2 atoms), the resonance
 structures (``Chem.ResonanceMolSupplier``, at most 512) are scored by negatively charged carbons, then aromatic atoms (more is better),
 then number of charged atoms, and the lexicographically smallest canonical
-SMILES of the best score is the ligand's name. :func:`canonical_ligand_smiles`
+SMILES of the best score is the ligand's name. The search is bounded by
+design: RDKit's progress callback stops it after :data:`MAX_RESONANCE_WORK`
+(steps x the largest conjugated group's atoms squared) per structure and
+:data:`MAX_RESONANCE_WORK_PER_FRAGMENT` per fragment, and a conjugated group
+of more than :data:`MAX_RESONANCE_GROUP_ATOMS` atoms is not searched (all fixed
+before the search starts, and step counts rather than seconds, so the outcome
+does not depend on the machine). The best form found, the perceived one
+included, is kept; the record then carries a warning. :func:`canonical_ligand_smiles`
 applies the same normalisation to any SMILES, so two spellings of one species
 (``c1c[n-]cn1`` / ``c1[cH-]ncn1``) compare equal after it.
 
@@ -122,6 +129,7 @@ class PerceivedFragment:
     formula: str
     n_heavy: int
     carbanion: bool = False
+    resonance_capped: bool = False  # the resonance search hit MAX_RESONANCE_STEPS for some tried charge
 
 
 def charge_sequence(bonded_to_metal: bool, n_contacts: int) -> list[int]:
@@ -236,25 +244,91 @@ def _needs_resonance(mol) -> bool:
 
 
 _MAX_RESONANCE_FORMS = 512
+#: Work allowed to RDKit's resonance search for one structure: steps x n², n the
+#: number of atoms in the largest conjugated group (a step's cost grows about
+#: with n²: 0.3-0.6 ms at n = 20, 2.5 ms at n = 30, 10 ms at n = 60). RDKit calls a
+#: progress callback at every step of its search and stops when the callback says
+#: so, so the bound holds inside the C++ loop; it is fixed before the search
+#: starts and counts steps, not seconds, so the result does not depend on the
+#: machine's speed. Measured needs: the linkers of ``../shared/cifs`` at most
+#: 356 steps at n = 20 (2,6-naphthalenedipyrazolate, 0.14 M); a sample of the
+#: thermal set at most 768 steps at n = 29 (MAKHAK, 0.65 M).
+MAX_RESONANCE_WORK = 1_500_000
+#: Work allowed for all the tried charges of one fragment together (up to ~14
+#: candidate structures are searched; once this is spent, the remaining
+#: candidates are scored as perceived).
+MAX_RESONANCE_WORK_PER_FRAGMENT = 2_000_000
+#: Largest conjugated group (atoms) whose resonance forms are searched at all;
+#: a larger one keeps its charges where the bond-order perception put them. The
+#: largest group the samples needed to search to the end has 29 atoms; a
+#: porphyrin tetracarboxylate (TCPP, AVILEY in the thermal set, 60 atoms) runs
+#: for tens of minutes without a bound, and 10-60 ms per step with one.
+MAX_RESONANCE_GROUP_ATOMS = 40
+
+_BUDGET_CLASS = None
 
 
-def _best_resonance(mol):
-    """(score, canonical SMILES without H, molecule) of the preferred resonance form of ``mol``.
+def _budget(max_steps: int):
+    """A ``ResonanceMolSupplierCallback`` that stops the search after ``max_steps`` steps."""
+    global _BUDGET_CLASS
+    if _BUDGET_CLASS is None:
+        from rdkit import Chem
+
+        class _Budget(Chem.ResonanceMolSupplierCallback):
+            def __init__(self, limit: int):
+                super().__init__()
+                self.limit = limit
+                self.steps = 0
+
+            def __call__(self) -> bool:
+                self.steps += 1
+                return self.steps < self.limit
+
+        _BUDGET_CLASS = _Budget
+    return _BUDGET_CLASS(max_steps)
+
+
+def _best_resonance(mol, max_work: int | None = None):
+    """(score, canonical SMILES without H, molecule, complete, work) of the preferred resonance form of ``mol``.
 
     Resonance structures are enumerated only when :func:`_needs_resonance` says
     the charge placement is ambiguous (the enumeration is combinatorial: a
-    tritopic linker such as BTB has tens of thousands of forms, 4 s).
+    tritopic linker such as BTB has tens of thousands of forms, 4 s), and the
+    search is bounded by ``max_work`` (default :data:`MAX_RESONANCE_WORK`) steps
+    x (atoms of the largest conjugated group)², which RDKit honours inside its
+    C++ loop; a conjugated group larger than :data:`MAX_RESONANCE_GROUP_ATOMS`
+    is not searched. ``complete`` is false when the bound stopped the search; the best of
+    the forms found until then (always including ``mol`` itself, as perceived)
+    is returned. ``work`` is the work used; ``max_work=0`` skips the search.
     """
     from rdkit import Chem
 
+    from mlglass.structure import _stages
+
     best = None
     forms = [mol]
+    complete = True
+    work = 0
+    limit = MAX_RESONANCE_WORK if max_work is None else max(0, int(max_work))
     if _needs_resonance(mol):
+        _stages.enter("resonance")
         try:
             supplier = Chem.ResonanceMolSupplier(mol, 0, _MAX_RESONANCE_FORMS)
-            forms += [r for r in supplier if r is not None]
+            groups = [supplier.GetAtomConjGrpIdx(i) for i in range(mol.GetNumAtoms())]
+            size = max([groups.count(g) for g in set(groups) if g >= 0], default=1)
+            cost = max(size, 1) ** 2  # work per step
+            max_steps = limit // cost if size <= MAX_RESONANCE_GROUP_ATOMS else 0
+            if max_steps < 1:
+                complete = False
+            else:
+                budget = _budget(max_steps)
+                supplier.SetProgressCallback(budget)
+                forms += [r for r in supplier if r is not None]
+                complete = not supplier.WasCanceled()
+                work = budget.steps * cost
         except Exception:  # noqa: BLE001 - resonance enumeration is an optional refinement
             pass
+        _stages.enter("ligands")
     for form in forms:
         m = Chem.Mol(form)
         try:
@@ -270,7 +344,7 @@ def _best_resonance(mol):
     if best is None:
         return None
     (score, smi), m = best
-    return score, smi, m
+    return score, smi, m, complete, work
 
 
 def canonical_ligand_smiles(smiles: str) -> str:
@@ -459,11 +533,15 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
     ring_info = base.GetRingInfo()
     max_arom = sum(1 for a in base.GetAtoms() if ring_info.NumAtomRings(a.GetIdx()) and a.GetDegree() < 4)
     best = None
+    capped = False
+    work_left = MAX_RESONANCE_WORK_PER_FRAGMENT
     for key, q, m in sorted(raw, key=lambda c: c[0]):
-        res = _best_resonance(m)
+        res = _best_resonance(m, max_work=min(MAX_RESONANCE_WORK, work_left))
         if res is None:
             continue
-        score, _, form = res
+        score, _, form, complete, work = res
+        work_left -= work
+        capped = capped or not complete
         full = (score[0], score[1]) + key
         if best is None or full < best[0]:
             best = (full, q, form)
@@ -482,7 +560,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
     if form.GetNumConformers() == 0:
         form = Chem.Mol(form)
         form.AddConformer(base.GetConformer(), assignId=True)
-    return PerceivedFragment(_smiles(form), int(q), formula, len(heavy), _has_carbanion(form))
+    return PerceivedFragment(_smiles(form), int(q), formula, len(heavy), _has_carbanion(form), capped)
 
 
 def _underbonded_carbons(mol, contact_atoms) -> list[int]:

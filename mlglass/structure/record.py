@@ -34,6 +34,7 @@ from typing import Any, Mapping
 
 from mlglass.errors import NoMetalError, StructureError
 from mlglass.records import Component, CompoundRecord, format_amounts
+from mlglass.structure import _stages
 
 __all__ = ["StructureRecord", "record_from_structure", "DESCRIPTOR_KEYS"]
 
@@ -145,6 +146,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
                                            network_components)
     from mlglass.structure.oxidation import assign_oxidation_states
 
+    _stages.enter("read_cif")
     loaded = load_structure(structure_or_path)
     s = loaded.structure
     label = loaded.source
@@ -159,6 +161,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
         warn.append("no hydrogen atoms in the file: ligands are perceived as H-free species (right for cyanide, "
                     "thiocyanate, oxalate; fragments with bare C-H positions are refused)")
 
+    _stages.enter("bond_graph")
     graph = build_bond_graph(s)
     if graph.clashes:
         i, j, d = graph.clashes[0]
@@ -166,6 +169,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
                                            f"{i} and {symbols[j]}{j} {d:.2f} Å apart: unresolved disorder "
                                            "(alternative positions both present)")
 
+    _stages.enter("fragments")
     fragments = find_fragments(graph)
     for frag in fragments:
         if frag.periodic:
@@ -175,6 +179,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
                                                "ligand")
 
     # perceive each distinct fragment once (keyed by its labelled bond graph)
+    _stages.enter("ligands")
     perceived = []
     cache: dict[str, object] = {}
     for frag in fragments:
@@ -190,6 +195,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
         perceived.append(p)
 
     # network components and dimensionality
+    _stages.enter("network")
     components = network_components(s, graph, fragments)
     max_dim = max(d for _, d in components)
     network_metals = sorted(set().union(*[m for m, d in components if d == max_dim]))
@@ -238,6 +244,9 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
                     "they are listed in counter_ions with the element's default charge")
     if solvent_counts:
         warn.append("dropped uncoordinated solvent: " + ", ".join(f"{n} x {k}" for k, n in solvent_counts.items()))
+    for smi in sorted({p.smiles for p in perceived if p.resonance_capped}):
+        warn.append(f"resonance search for fragment {smi} was bounded (conjugated group too large, or step bound "
+                    "reached): the charge placement is the best form found within the bound")
     for smi in sorted(carbanions):
         warn.append(f"fragment {smi} has a negatively charged carbon (metal-carbon bond, or a missing H atom?)")
 
@@ -251,11 +260,13 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
 
     charge_total = sum(charges[k] * n for k, n in ligand_counts.items())
     charge_total += sum(charges[k] * n for k, n in counter_counts.items())
+    _stages.enter("oxidation_state")
     ox, method = assign_oxidation_states(s, metal_counts, charge_total, given=oxidation_states, warnings_out=warn)
     metal_charge = sum(ox[el] * n for el, n in metal_counts.items())
     if abs(metal_charge + charge_total) > 0.5 and method != "given":
         warn.append(f"charge imbalance: metals {metal_charge:+g}, ligands and counter-ions {charge_total:+g} per cell")
 
+    _stages.enter("descriptors")
     sites = metal_sites(s, graph, network_metals)
     geometry = majority_geometry(sites)
 

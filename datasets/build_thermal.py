@@ -1,0 +1,38 @@
+"""Build ``datasets/thermal.csv`` from the shared thermal set (``../shared/thermal``).
+
+Usage (from the repository root)::
+
+    python datasets/build_thermal.py [--shared ../shared/thermal] [--workers 2] [--timeout 60]
+
+Same as ``mlglass dataset build-thermal``. Every CIF goes through mlglass's own
+pipeline (:func:`mlglass.structure.records_from_cifs`, cached); the table, its
+SHA-256, the build time and the failures by reason are written to
+``datasets/thermal.csv`` and the ``thermal`` entry of ``datasets/metadata.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=None, help="folder with td.csv and cifs/")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output folder")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per CIF")
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from mlglass.thermal import build_and_write
+
+    report = build_and_write(args.out, args.shared, n_jobs=args.workers, timeout=args.timeout,
+                             cache_dir=args.cache_dir, progress=True)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
