@@ -54,7 +54,12 @@ def list_files(source: Path) -> list[Path]:
 
 def reason(error: str) -> str:
     """A failure's reason without the file-specific details (formulas, counts, paths, numbers)."""
-    text = error.split(":")[0] if error.startswith(("timeout", "worker process")) else error
+    text = re.sub(r"^field '[^']*' = '[^']*': ", "", error)  # the file's path
+    if text.startswith("timeout"):
+        stage = re.search(r"in stage (\w+)", text)
+        text = f"timeout in stage {stage.group(1) if stage else '?'}"
+    elif text.startswith("worker process"):
+        text = text.split("(")[0].strip()
     text = re.sub(r"\b[A-Z][a-z]?\d*(?:[A-Z][a-z]?\d*)+\b", "<formula>", text)
     text = re.sub(r"\d+(\.\d+)?", "#", text)
     text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
