@@ -300,7 +300,7 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
                 finish(k, row, cacheable)
                 _note(stats_out, k, paths[k], row, cached=False)
                 advance()
-        else:
+        elif todo:
             def on_done(out: FileOutcome) -> None:
                 row = out.row if out.row is not None else _empty_row(str(paths[out.index]), out.error)
                 finish(out.index, row, out.cacheable and out.row is not None)
