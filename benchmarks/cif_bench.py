@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/cif_bench.py [DIR_OR_TD_CSV] [--workers 2] [--sample N] [--seed 0]
-                                   [--timeout 120] [--slowest 10] [--csv rows.csv]
+                                   [--timeout 120] [--slowest 10] [--csv files.csv] [--rows table.csv]
 
 The input defaults to the thermal set's ``../shared/thermal/td.csv`` beside the
 repository (3,132 CIFs listed in its ``cif`` column); a folder takes its
@@ -15,7 +15,8 @@ extrapolate to the whole set. Everything goes through
 file), with an empty cache.
 
 Prints: files/min (wall clock, worker start-up included) and the extrapolated
-time for all files of the input, the slowest files with the stage they spent
+time for all files of the input, the CPU time per file (and the rate it
+allows on idle cores, for a shared machine), the slowest files with the stage they spent
 most time in (or were killed in), failures grouped by reason, time per stage,
 and peak memory (the parent's and the largest worker's resident set).
 """
@@ -53,7 +54,12 @@ def list_files(source: Path) -> list[Path]:
 
 def reason(error: str) -> str:
     """A failure's reason without the file-specific details (formulas, counts, paths, numbers)."""
-    text = error.split(":")[0] if error.startswith(("timeout", "worker process")) else error
+    text = re.sub(r"^field '[^']*' = '[^']*': ", "", error)  # the file's path
+    if text.startswith("timeout"):
+        stage = re.search(r"in stage (\w+)", text)
+        text = f"timeout in stage {stage.group(1) if stage else '?'}"
+    elif text.startswith("worker process"):
+        text = text.split("(")[0].strip()
     text = re.sub(r"\b[A-Z][a-z]?\d*(?:[A-Z][a-z]?\d*)+\b", "<formula>", text)
     text = re.sub(r"\d+(\.\d+)?", "#", text)
     text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
@@ -70,6 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="per-file limit, s (default: the library's)")
     ap.add_argument("--slowest", type=int, default=10)
     ap.add_argument("--csv", type=Path, default=None, help="write one line per file (path, s, stage, error)")
+    ap.add_argument("--rows", type=Path, default=None, help="write the derived candidate table (CSV)")
     args = ap.parse_args(argv)
 
     from mlglass.structure import DEFAULT_TIMEOUT_S, records_from_cifs
@@ -91,6 +98,8 @@ def main(argv=None) -> int:
                                timeout=timeout, stats_out=stats)
         wall = time.perf_counter() - t0
     rate = len(files) / wall * 60
+    if args.rows:
+        df.to_csv(args.rows, index=False)
 
     print(f"input: {source} ({n_all} files); processed {len(files)}"
           + (f" (random sample, seed {args.seed})" if len(files) < n_all else "")
@@ -113,6 +122,12 @@ def main(argv=None) -> int:
         q = lambda p: seconds[min(len(seconds) - 1, int(p * len(seconds)))]  # noqa: E731
         print(f"\nper-file seconds: median {q(0.5):.2f}, 90% {q(0.9):.2f}, 99% {q(0.99):.2f}, max {seconds[-1]:.2f}; "
               f"beyond the limit: {sum(x > timeout + 5 for x in seconds)}")
+    cpu = [s["cpu_seconds"] for s in stats if not s["cached"] and s["cpu_seconds"] > 0]
+    if cpu:
+        mean_cpu = sum(cpu) / len(cpu)
+        print(f"CPU time per finished file: mean {mean_cpu:.2f} s, total {sum(cpu):.0f} s; on {args.workers} idle "
+              f"cores that is about {60 * args.workers / mean_cpu:.0f} files/min (the wall-clock rate above is "
+              f"lower when other jobs share the cores; load average now {os.getloadavg()[0]:.1f})")
     per_stage: dict[str, float] = defaultdict(float)
     for s in stats:
         for k, v in s["stages"].items():

@@ -123,6 +123,27 @@ def test_stall_in_c_is_killed_under_dask(folder, monkeypatch):
     _check_stalled_batch(df, stats)
 
 
+def _run_in_dask_worker(folder):
+    import multiprocessing as mp
+
+    stats: list = []
+    df = records_from_cifs(folder, n_jobs=1, progress=False, use_cache=False, timeout=LIMIT_S, stats_out=stats)
+    return mp.current_process().daemon, df, stats
+
+
+def test_stall_in_c_is_killed_in_a_dask_distributed_worker(folder, monkeypatch):
+    """dask's worker processes are daemonic: multiprocessing may not start children there, subprocess may."""
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv(STALL_ENV, "ligands@b")
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        daemonic, df, stats = client.submit(_run_in_dask_worker, folder).result()
+    assert daemonic
+    _check_stalled_batch(df, stats)
+
+
 def test_crashed_worker_costs_only_its_file(folder, monkeypatch):
     monkeypatch.setenv("MLGLASS_TEST_CRASH", "network@a")
     df = records_from_cifs(folder, n_jobs=1, progress=False, use_cache=False, timeout=60)

@@ -43,6 +43,7 @@ class FileOutcome:
     seconds: float = 0.0  # wall-clock seconds from hand-over to answer (or kill)
     stages: dict[str, float] = field(default_factory=dict)
     maxrss_kb: int = 0
+    cpu_seconds: float = 0.0  # CPU time the worker spent on the file (independent of other load)
 
 
 class _Worker:
@@ -225,7 +226,8 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
                         on_done(FileOutcome(index=k, row=msg["row"], cacheable=bool(msg.get("cacheable")),
                                             stage=w.stage, seconds=time.monotonic() - w.started,
                                             stages=dict(msg.get("stages") or {}),
-                                            maxrss_kb=int(msg.get("maxrss_kb") or 0)))
+                                            maxrss_kb=int(msg.get("maxrss_kb") or 0),
+                                            cpu_seconds=float(msg.get("cpu_s") or 0.0)))
                 if eof:
                     w.proc.wait()
                     if w.task is not None:

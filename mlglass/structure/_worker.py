@@ -7,7 +7,7 @@ Protocol (one JSON object per line):
 * worker -> parent, on the original stdout: ``{"ready": pid}`` once the heavy
   imports are done, then per task ``{"task": k, "stage": "ligands"}`` at every
   stage change and ``{"task": k, "row": {...}, "cacheable": bool,
-  "stages": {stage: seconds}, "maxrss_kb": int}`` at the end.
+  "stages": {stage: seconds}, "maxrss_kb": int, "cpu_s": float}`` at the end.
 
 Anything the chemistry libraries print goes to stderr (file descriptor 1 is
 pointed at stderr), so it cannot corrupt the protocol. The worker ignores
@@ -110,6 +110,7 @@ def main() -> int:
                     action()
 
         _stages.set_listener(listener)
+        cpu0 = time.process_time()
         try:
             row = _process_one(path, bool(task.get("drop_solvent", True)), None)
         finally:
@@ -123,7 +124,8 @@ def main() -> int:
             maxrss = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         except Exception:  # noqa: BLE001
             maxrss = 0
-        send({"task": k, "row": _jsonable(row), "cacheable": cacheable, "stages": timings, "maxrss_kb": maxrss})
+        send({"task": k, "row": _jsonable(row), "cacheable": cacheable, "stages": timings, "maxrss_kb": maxrss,
+              "cpu_s": time.process_time() - cpu0})
     return 0
 
 

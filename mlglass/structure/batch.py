@@ -111,8 +111,12 @@ def _warm_up() -> None:
     import pymatgen.analysis.dimensionality  # noqa: F401
     import pymatgen.io.cif  # noqa: F401
     import rdkit.Chem.rdDetermineBonds  # noqa: F401
+    from pymatgen.core import Composition
 
     import mlglass.structure.record  # noqa: F401
+
+    # pymatgen reads its oxidation-state statistics (a YAML file, 1-2 s) at the first guess
+    Composition("Fe2O3").oxi_state_guesses(max_sites=-1)
 
 
 def _cache_key(file_hash: str, drop_solvent: bool) -> str:
@@ -182,7 +186,8 @@ def _note(stats_out: list | None, k: int, path: Path, row: dict[str, Any], *, ca
                       "seconds": outcome.seconds if outcome is not None else 0.0,
                       "stage": outcome.stage if outcome is not None else "",
                       "stages": dict(outcome.stages) if outcome is not None else {},
-                      "maxrss_kb": outcome.maxrss_kb if outcome is not None else 0})
+                      "maxrss_kb": outcome.maxrss_kb if outcome is not None else 0,
+                      "cpu_seconds": outcome.cpu_seconds if outcome is not None else 0.0})
 
 
 @contextlib.contextmanager
@@ -233,7 +238,8 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
         If given, one dict per file is appended: ``index``, ``path``, ``error``,
         ``cached``, ``seconds`` (wall clock in the worker's hands), ``stage``
         (last stage entered), ``stages`` (seconds per stage), ``maxrss_kb``
-        (the worker's peak resident memory so far, KiB).
+        (the worker's peak resident memory so far, KiB), ``cpu_seconds`` (the
+        worker's CPU time for the file).
 
     Returns
     -------
@@ -294,7 +300,7 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
                 finish(k, row, cacheable)
                 _note(stats_out, k, paths[k], row, cached=False)
                 advance()
-        else:
+        elif todo:
             def on_done(out: FileOutcome) -> None:
                 row = out.row if out.row is not None else _empty_row(str(paths[out.index]), out.error)
                 finish(out.index, row, out.cacheable and out.row is not None)

@@ -464,20 +464,20 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
             f"fragment {formula} has {len(bare)} ring carbon atom(s) with only two neighbours: hydrogen atoms are "
             "missing from the file")
 
+    # Candidate structures are (route, charge) pairs, ranked by (|q|, route, order).
+    # Each one costs an RDKit bond-order search (seconds for a large linker, most
+    # of them failing), so they are perceived lazily in rank order, and the search
+    # stops as soon as the winner is certain (below); the choice is the same as
+    # perceiving all of them first.
     tried: list[int] = []
-    raw: list[tuple[tuple[int, int, int], int, object]] = []  # ((|q|, route, order), q, molecule)
-
-    def consider(final, q: int, route: int, order: int):
-        raw.append(((abs(q), route, order), q, final))
+    todo: list[tuple[tuple[int, int, int], int, int]] = []  # ((|q|, route, order), route, q tried)
 
     # route 0: RDKit's charge search on the fragment as it is
     for order, q in enumerate(charge_sequence(fragment.bonded_to_metal, len(contact_atoms))):
         if (n_electrons - q) % 2:
             continue  # odd electron count: cannot be closed-shell
         tried.append(q)
-        m = _determine(base, q, max_iterations)
-        if m is not None:
-            consider(m, q, 0, order)
+        todo.append(((abs(q), 0, order), 0, q))
 
     # route 1: xyz2mol is at home with neutral molecules but cannot place the
     # charges of some deprotonated azolates (1,4-benzenedipyrazolate at q = -2,
@@ -489,6 +489,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
     degree = [a.GetDegree() for a in base.GetAtoms()]
     donors = [k for k in contact_atoms
               if symbols[k] in ("N", "O", "S", "Se") and degree[k] < _NORMAL_VALENCE[symbols[k]]]
+    prot, added = None, []
     if donors:
         dist = Chem.GetDistanceMatrix(base)
         groups: list[list[int]] = []
@@ -519,23 +520,33 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
         for order, qp in enumerate(seq):
             if (n_el_p - qp) % 2:
                 continue
-            m = _determine(prot, qp, max_iterations)
-            if m is None:
-                continue
-            final = _deprotonate(m, added)
-            if final is not None:
-                consider(final, qp - len(sites), 1, order)
+            todo.append(((abs(qp - len(sites)), 1, order), 1, qp))
+
+    def perceive(route: int, q_tried: int):
+        """(charge of the fragment, molecule) of one candidate, or None."""
+        if route == 0:
+            m = _determine(base, q_tried, max_iterations)
+            return None if m is None else (q_tried, m)
+        m = _determine(prot, q_tried, max_iterations)
+        if m is None:
+            return None
+        final = _deprotonate(m, added)
+        return None if final is None else (q_tried - len(added), final)
 
     # choose: fewest carbanions, most aromatic atoms, smallest |q|, route, order.
-    # Resonance forms are enumerated lazily in that order; no candidate can do
-    # better than (0 carbanions, every ring atom with < 4 neighbours aromatic),
-    # so the search stops at the first candidate that reaches this bound.
+    # No candidate can do better than (0 carbanions, every ring atom with < 4
+    # neighbours aromatic), so the search stops at the first candidate (in rank
+    # order) that reaches this bound: every later one ranks after it.
     ring_info = base.GetRingInfo()
     max_arom = sum(1 for a in base.GetAtoms() if ring_info.NumAtomRings(a.GetIdx()) and a.GetDegree() < 4)
     best = None
     capped = False
     work_left = MAX_RESONANCE_WORK_PER_FRAGMENT
-    for key, q, m in sorted(raw, key=lambda c: c[0]):
+    for key, route, q_tried in sorted(todo, key=lambda c: c[0]):
+        found = perceive(route, q_tried)
+        if found is None:
+            continue
+        q, m = found
         res = _best_resonance(m, max_work=min(MAX_RESONANCE_WORK, work_left))
         if res is None:
             continue
