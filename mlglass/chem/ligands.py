@@ -349,6 +349,36 @@ def _vdw_volume(mol: Chem.Mol) -> float:
     return atoms - 5.92 * molh.GetNumBonds() - 14.7 * n_arom - 3.8 * n_nonarom
 
 
+#: Resonance forms looked at for the charge density (the first forms RDKit finds).
+_CHARGE_DENSITY_FORMS = 64
+#: Steps of RDKit's resonance search allowed per species (counted by its progress callback, so the
+#: bound holds inside the C++ loop and does not depend on machine speed); the library's species
+#: need a few hundred at most.
+_CHARGE_DENSITY_STEPS = 5_000
+#: Conjugated groups larger than this are not searched (a porphyrin linker has 60 atoms; its
+#: enumeration runs for minutes): their charge carriers are the atoms with a formal charge.
+_CHARGE_DENSITY_GROUP_ATOMS = 40
+_BUDGET_CLASS = None
+
+
+def _resonance_budget(max_steps: int):
+    """A ``Chem.ResonanceMolSupplierCallback`` that cancels the search after ``max_steps`` steps."""
+    global _BUDGET_CLASS
+    if _BUDGET_CLASS is None:
+        class _Budget(Chem.ResonanceMolSupplierCallback):
+            def __init__(self, limit: int):
+                super().__init__()
+                self.limit = limit
+                self.steps = 0
+
+            def __call__(self) -> bool:
+                self.steps += 1
+                return self.steps < self.limit
+
+        _BUDGET_CLASS = _Budget
+    return _BUDGET_CLASS(max_steps)
+
+
 def _charge_density(mol: Chem.Mol) -> float:
     """|net formal charge| divided by the number of atoms that carry it in some resonance form.
 
@@ -364,11 +394,14 @@ def _charge_density(mol: Chem.Mol) -> float:
         return 0.0
     host: set[int] = set()
     try:
-        sup = Chem.ResonanceMolSupplier(mol)
-        for k in range(min(len(sup), 64)):
-            res = sup[k]
-            if res is not None:
-                host.update(a.GetIdx() for a in res.GetAtoms() if a.GetFormalCharge() != 0)
+        sup = Chem.ResonanceMolSupplier(mol, 0, _CHARGE_DENSITY_FORMS)
+        groups = [sup.GetAtomConjGrpIdx(i) for i in range(mol.GetNumAtoms())]
+        size = max([groups.count(g) for g in set(groups) if g >= 0], default=0)
+        if size <= _CHARGE_DENSITY_GROUP_ATOMS:  # larger groups: formal charges only (bounded by design)
+            sup.SetProgressCallback(_resonance_budget(_CHARGE_DENSITY_STEPS))
+            for res in sup:
+                if res is not None:
+                    host.update(a.GetIdx() for a in res.GetAtoms() if a.GetFormalCharge() != 0)
     except (RuntimeError, ValueError):  # pragma: no cover - RDKit failure: formal charges only
         pass
     host.update(a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() != 0)
