@@ -21,7 +21,6 @@ import csv
 import json
 import os
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pandas as pd

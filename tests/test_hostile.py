@@ -12,14 +12,13 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlglass.cli import main
-from mlglass.errors import MlglassError, ModelFileError, SchemaError
+from mlglass.errors import ModelFileError, SchemaError
 
 CANDS = pd.DataFrame({"id": ["a", "b", "c"], "metal": ["Zn", "Co", "Zn"],
                       "ligands": ["Im:2", "Im:1.75;bIm:0.25", "Im:1.9;ClbIm:0.1"], "dimensionality": ["3", "3", "3"]})
@@ -266,7 +265,6 @@ def test_wrong_metadata_types_are_a_model_error(tiny_model_dir, tmp_path):
 
 
 def test_huge_sparse_model_file_is_refused_before_reading(tiny_model_dir, tmp_path, monkeypatch):
-    from mlglass.models import persistence
     from mlglass.models.predictor import GlassPredictor
 
     d = _copy_bundle(tiny_model_dir, tmp_path)

@@ -10,7 +10,6 @@ from ``KNOWN_ISSUES``.
 
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
@@ -32,7 +31,6 @@ from mlglass.robustness import (
     KNOWN_ISSUES,
     InputGenerator,
     check_exception,
-    known_issue,
     run_harness,
     train_tiny_predictor,
 )

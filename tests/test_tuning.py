@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from mlglass.models.data import build_training_sets
-from mlglass.models.tuning import read_params, tune_all, tune_target
+from mlglass.models.tuning import read_params, tune_all
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,6 @@ def test_nested_score_is_reported(sets, monkeypatch):
 
 
 def _worker(study_path: str, n: int) -> None:
-    import optuna as _optuna
 
     from mlglass.datasets import load_glasses
     from mlglass.models.data import build_training_sets as _b

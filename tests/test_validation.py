@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from mlglass.cli import main
-from mlglass.datasets import load_glasses, read_table, summarize, validate_table
+from mlglass.datasets import read_table, summarize, validate_table
 
 GOOD = {"id": "x1", "metal": "Zn", "ligands": "Im:2", "tm_c": "400", "tg_c": "300", "dimensionality": "3",
         "melts": "true", "route": "MQG"}

@@ -85,7 +85,6 @@ def build_training_sets(data: pd.DataFrame, featurizer: GlassFeaturizer | None =
     # one grouping over every usable row, so Tm, Tg and melt folds share their group keys
     groups_all[usable] = chemistry_groups(X_all[usable], labels, series_all[usable])
     sets: dict[str, TrainingSet] = {}
-    series = data["series"].astype(str).to_numpy() if "series" in data else data["id"].astype(str).to_numpy()
     family = data["family"].astype(str).to_numpy() if "family" in data else np.array(["user"] * len(data))
     for name, col in TARGET_NAMES.items():
         excluded: dict[str, int] = {}

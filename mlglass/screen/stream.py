@@ -639,7 +639,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                                   deny_elements=deny_elements, coverage=coverage, chunk_size=chunk_size,
                                   workers=workers, dask_address=dask_address, resume=resume,
                                   explain_top=explain_top, top_n=top_n, keep_parts=keep_parts,
-                                  bucket_rows=bucket_rows, progress=progress)
+                                  bucket_rows=bucket_rows, progress=progress, out_of_domain=out_of_domain)
     except OutputLockedError:
         raise ScreenOptionError("output_path", str(output_path),
                                 f"another screen is writing this output (lock {lock}); wait for it to finish "
@@ -650,7 +650,7 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                    tm_max: float | None, tg_min: float | None, p_melt_min: float | None, allow_elements: Any,
                    deny_elements: Any, coverage: float | None, chunk_size: int, workers: int,
                    dask_address: str | None, resume: bool, explain_top: int, top_n: int, keep_parts: bool,
-                   bucket_rows: int, progress: bool) -> ScreenResult:
+                   bucket_rows: int, progress: bool, out_of_domain: str = "keep") -> ScreenResult:
     """:func:`screen_file` while holding the output's lock."""
     t0 = time.perf_counter()
     in_fmt = table_format(input_path, "input_path")
