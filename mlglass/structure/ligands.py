@@ -243,6 +243,16 @@ def _needs_resonance(mol) -> bool:
     return False
 
 
+#: ``maxIterations`` of RDKit's bond-order search (xyz2mol) per tried charge.
+#: It counts valence/charge combinations tried, so the bound is deterministic,
+#: and a failed search costs time proportional to it: about 12 ms per 100
+#: iterations for a 77-92-atom fragment (REYJEM, VEJHID), i.e. 12 s per failed
+#: charge at RDKit's default of 100 000 and up to 63 failed charges per file
+#: (VEJHID: more than 120 s). At 2 000 a failed search costs about 0.25 s;
+#: the records of ``../shared/cifs`` and of a 300-file sample of the thermal
+#: set were compared before/after (see ``benchmarks/cif_bench.py``).
+DETERMINE_MAX_ITERATIONS = 2_000
+
 _MAX_RESONANCE_FORMS = 512
 #: Work allowed to RDKit's resonance search for one structure: steps x n², n the
 #: number of atoms in the largest conjugated group (a step's cost grows about
@@ -417,8 +427,8 @@ def _deprotonate(mol, added: list[int]):
     return m
 
 
-def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_iterations: int = 100_000
-                      ) -> PerceivedFragment:
+def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
+                      max_iterations: int = DETERMINE_MAX_ITERATIONS) -> PerceivedFragment:
     """Perceive bond orders and charge of a finite fragment (see module docstring).
 
     Raises
