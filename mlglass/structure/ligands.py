@@ -252,6 +252,13 @@ def _needs_resonance(mol) -> bool:
 #: the records of ``../shared/cifs`` and of a 300-file sample of the thermal
 #: set were compared before/after (see ``benchmarks/cif_bench.py``).
 DETERMINE_MAX_ITERATIONS = 2_000
+#: When no tried charge succeeds at ``DETERMINE_MAX_ITERATIONS``, the first
+#: ``ESCALATE_CANDIDATES`` candidates (in rank order) are searched again at
+#: ``ESCALATED_MAX_ITERATIONS`` (RDKit's default): at most 3 x 12 s more for
+#: a fragment that fails anyway, and a large linker that needs a longer search
+#: (AXUHIL, PEVBUP in the thermal sample) is still perceived.
+ESCALATED_MAX_ITERATIONS = 100_000
+ESCALATE_CANDIDATES = 3
 
 _MAX_RESONANCE_FORMS = 512
 #: Work allowed to RDKit's resonance search for one structure: steps x n², n the
@@ -532,12 +539,12 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
                 continue
             todo.append(((abs(qp - len(sites)), 1, order), 1, qp))
 
-    def perceive(route: int, q_tried: int):
+    def perceive(route: int, q_tried: int, iterations: int):
         """(charge of the fragment, molecule) of one candidate, or None."""
         if route == 0:
-            m = _determine(base, q_tried, max_iterations)
+            m = _determine(base, q_tried, iterations)
             return None if m is None else (q_tried, m)
-        m = _determine(prot, q_tried, max_iterations)
+        m = _determine(prot, q_tried, iterations)
         if m is None:
             return None
         final = _deprotonate(m, added)
@@ -552,8 +559,20 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
     best = None
     capped = False
     work_left = MAX_RESONANCE_WORK_PER_FRAGMENT
-    for key, route, q_tried in sorted(todo, key=lambda c: c[0]):
-        found = perceive(route, q_tried)
+    ranked = sorted(todo, key=lambda c: c[0])
+    # pass 1: every candidate at ``max_iterations``; pass 2, only if pass 1
+    # found nothing: the first ESCALATE_CANDIDATES candidates again at RDKit's
+    # default (some large linkers need more than DETERMINE_MAX_ITERATIONS)
+
+    def attempts():
+        for key, route, q_tried in ranked:
+            yield key, route, q_tried, max_iterations
+        if best is None and max_iterations < ESCALATED_MAX_ITERATIONS:
+            for key, route, q_tried in ranked[:ESCALATE_CANDIDATES]:
+                yield key, route, q_tried, ESCALATED_MAX_ITERATIONS
+
+    for key, route, q_tried, iters in attempts():
+        found = perceive(route, q_tried, iters)
         if found is None:
             continue
         q, m = found
