@@ -90,7 +90,7 @@ def test_bond_order_search_uses_the_iteration_cap(monkeypatch):
 
 
 def test_escalation_only_when_nothing_is_found(monkeypatch):
-    """A fragment whose bond orders need a longer search is retried at RDKit's default, first candidates only."""
+    """A fragment whose bond orders need a longer search is retried at RDKit's default, after the short pass."""
     cif = Path(__file__).resolve().parents[2] / "shared" / "cifs" / "ZIF-8.cif"
     if not cif.exists():
         pytest.skip("../shared/cifs not available")
@@ -107,5 +107,5 @@ def test_escalation_only_when_nothing_is_found(monkeypatch):
     row = record_from_structure(cif).to_row()
     assert "[n-]" in row["ligands"]  # imidazolate found in the second pass
     long_runs = [i for i in seen if i == ligands.ESCALATED_MAX_ITERATIONS]
-    assert 1 <= len(long_runs) <= ligands.ESCALATE_CANDIDATES
+    assert long_runs
     assert seen.index(ligands.ESCALATED_MAX_ITERATIONS) > 0  # after the short pass

@@ -252,13 +252,14 @@ def _needs_resonance(mol) -> bool:
 #: the records of ``../shared/cifs`` and of a 300-file sample of the thermal
 #: set were compared before/after (see ``benchmarks/cif_bench.py``).
 DETERMINE_MAX_ITERATIONS = 2_000
-#: When no tried charge succeeds at ``DETERMINE_MAX_ITERATIONS``, the first
-#: ``ESCALATE_CANDIDATES`` candidates (in rank order) are searched again at
-#: ``ESCALATED_MAX_ITERATIONS`` (RDKit's default): at most 3 x 12 s more for
-#: a fragment that fails anyway, and a large linker that needs a longer search
-#: (AXUHIL, PEVBUP in the thermal sample) is still perceived.
+#: When no tried charge gives a usable structure at ``DETERMINE_MAX_ITERATIONS``,
+#: all candidates are searched again at ``ESCALATED_MAX_ITERATIONS`` (RDKit's
+#: default), which is the search as it was before the cap: a large linker that
+#: needs the longer search (AXUHIL, PEVBUP in the thermal sample: RDKit returns
+#: bond orders at 2 000 iterations that are then rejected as not sensible) gets
+#: the same result as before, and only fragments that fail at the cap pay the
+#: old cost (bounded by the per-file limit).
 ESCALATED_MAX_ITERATIONS = 100_000
-ESCALATE_CANDIDATES = 3
 
 _MAX_RESONANCE_FORMS = 512
 #: Work allowed to RDKit's resonance search for one structure: steps x n², n the
@@ -561,14 +562,14 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
     work_left = MAX_RESONANCE_WORK_PER_FRAGMENT
     ranked = sorted(todo, key=lambda c: c[0])
     # pass 1: every candidate at ``max_iterations``; pass 2, only if pass 1
-    # found nothing: the first ESCALATE_CANDIDATES candidates again at RDKit's
-    # default (some large linkers need more than DETERMINE_MAX_ITERATIONS)
+    # found nothing: every candidate again at RDKit's default (some large
+    # linkers need more than DETERMINE_MAX_ITERATIONS)
 
     def attempts():
         for key, route, q_tried in ranked:
             yield key, route, q_tried, max_iterations
         if best is None and max_iterations < ESCALATED_MAX_ITERATIONS:
-            for key, route, q_tried in ranked[:ESCALATE_CANDIDATES]:
+            for key, route, q_tried in ranked:
                 yield key, route, q_tried, ESCALATED_MAX_ITERATIONS
 
     for key, route, q_tried, iters in attempts():
