@@ -51,7 +51,7 @@ from mlglass.structure.record import DESCRIPTOR_KEYS
 __all__ = ["records_from_cifs", "default_cache_dir", "ROW_COLUMNS", "CODE_VERSION", "DEFAULT_TIMEOUT_S"]
 
 #: Version of the structure rules; part of every cache key.
-CODE_VERSION = "mlglass.structure/1.2"
+CODE_VERSION = "mlglass.structure/1.3"
 DEFAULT_TIMEOUT_S = 120.0
 
 ROW_COLUMNS = (["id", "cif", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry"]

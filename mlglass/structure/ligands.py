@@ -243,6 +243,24 @@ def _needs_resonance(mol) -> bool:
     return False
 
 
+#: ``maxIterations`` of RDKit's bond-order search (xyz2mol) per tried charge.
+#: It counts valence/charge combinations tried, so the bound is deterministic,
+#: and a failed search costs time proportional to it: about 12 ms per 100
+#: iterations for a 77-92-atom fragment (REYJEM, VEJHID), i.e. 12 s per failed
+#: charge at RDKit's default of 100 000 and up to 63 failed charges per file
+#: (VEJHID: more than 120 s). At 2 000 a failed search costs about 0.25 s;
+#: the records of ``../shared/cifs`` and of a 300-file sample of the thermal
+#: set were compared before/after (see ``benchmarks/cif_bench.py``).
+DETERMINE_MAX_ITERATIONS = 2_000
+#: When no tried charge gives a usable structure at ``DETERMINE_MAX_ITERATIONS``,
+#: all candidates are searched again at ``ESCALATED_MAX_ITERATIONS`` (RDKit's
+#: default), which is the search as it was before the cap: a large linker that
+#: needs the longer search (AXUHIL, PEVBUP in the thermal sample: RDKit returns
+#: bond orders at 2 000 iterations that are then rejected as not sensible) gets
+#: the same result as before, and only fragments that fail at the cap pay the
+#: old cost (bounded by the per-file limit).
+ESCALATED_MAX_ITERATIONS = 100_000
+
 _MAX_RESONANCE_FORMS = 512
 #: Work allowed to RDKit's resonance search for one structure: steps x n², n the
 #: number of atoms in the largest conjugated group (a step's cost grows about
@@ -417,8 +435,8 @@ def _deprotonate(mol, added: list[int]):
     return m
 
 
-def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_iterations: int = 100_000
-                      ) -> PerceivedFragment:
+def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
+                      max_iterations: int = DETERMINE_MAX_ITERATIONS) -> PerceivedFragment:
     """Perceive bond orders and charge of a finite fragment (see module docstring).
 
     Raises
@@ -522,12 +540,12 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
                 continue
             todo.append(((abs(qp - len(sites)), 1, order), 1, qp))
 
-    def perceive(route: int, q_tried: int):
+    def perceive(route: int, q_tried: int, iterations: int):
         """(charge of the fragment, molecule) of one candidate, or None."""
         if route == 0:
-            m = _determine(base, q_tried, max_iterations)
+            m = _determine(base, q_tried, iterations)
             return None if m is None else (q_tried, m)
-        m = _determine(prot, q_tried, max_iterations)
+        m = _determine(prot, q_tried, iterations)
         if m is None:
             return None
         final = _deprotonate(m, added)
@@ -542,8 +560,20 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *, max_it
     best = None
     capped = False
     work_left = MAX_RESONANCE_WORK_PER_FRAGMENT
-    for key, route, q_tried in sorted(todo, key=lambda c: c[0]):
-        found = perceive(route, q_tried)
+    ranked = sorted(todo, key=lambda c: c[0])
+    # pass 1: every candidate at ``max_iterations``; pass 2, only if pass 1
+    # found nothing: every candidate again at RDKit's default (some large
+    # linkers need more than DETERMINE_MAX_ITERATIONS)
+
+    def attempts():
+        for key, route, q_tried in ranked:
+            yield key, route, q_tried, max_iterations
+        if best is None and max_iterations < ESCALATED_MAX_ITERATIONS:
+            for key, route, q_tried in ranked:
+                yield key, route, q_tried, ESCALATED_MAX_ITERATIONS
+
+    for key, route, q_tried, iters in attempts():
+        found = perceive(route, q_tried, iters)
         if found is None:
             continue
         q, m = found

@@ -13,8 +13,9 @@ Methods, tried in this order (the one used is reported as
     15 s), so it is only tried on cells of at most ``BV_MAX_ATOMS`` (200)
     atoms with ``max_permutations=BV_MAX_PERMUTATIONS`` (2000; deterministic,
     at most 0.7 s on the test CIFs, where it succeeds on 7 of 23 such cells),
-    plus a ``BV_TIME_BUDGET_S`` wall-clock safety net (SIGALRM; main thread
-    only). Its metal valences are accepted only if they balance the charges of the perceived ligands and
+    and nothing else: no wall-clock budget, so the result does not depend on
+    the machine's load (the per-file process limit of
+    :mod:`mlglass.structure.batch` still bounds a pathological cell). Its metal valences are accepted only if they balance the charges of the perceived ligands and
     counter-ions (it assigns H = -1 and similar non-chemistry to the organic
     part, so nothing but the metal values is used).
 ``guess``
@@ -27,6 +28,14 @@ Methods, tried in this order (the one used is reported as
     numbers (Au(I) in AuCN, with a warning). When nothing balances the
     ligands, a hydrogen atom or counter-ion is more likely missing from the
     file than the metal unusual, so no exotic value is invented.
+    pymatgen enumerates every multiset of states per element (for ``n`` atoms
+    of an element with ``k`` candidate states, ``C(n + k - 1, n)`` of them,
+    each scored site by site) and then the product of the per-element sums:
+    18 W atoms with all of W's states took more than 120 s (JIYXUL). The work
+    is therefore estimated first (:func:`guess_work`) and a search above
+    ``GUESS_MAX_WORK`` (50 000 site evaluations, 2-3 s: pymatgen scores each site
+    with a ``Species`` look-up, about 45 us) is skipped
+    with a warning, falling through to the next search or to ``default``.
 ``default``
     :func:`mlglass.chem.elements.default_oxidation_state` per element, with a
     warning when that leaves the formula unbalanced.
@@ -42,13 +51,62 @@ from typing import Mapping
 from mlglass.chem.elements import default_oxidation_state
 from mlglass.errors import OxidationStateError
 
-__all__ = ["assign_oxidation_states", "BV_MAX_ATOMS"]
+__all__ = ["assign_oxidation_states", "guess_work", "BV_MAX_ATOMS", "GUESS_MAX_WORK"]
 
 BV_MAX_ATOMS = 200
 #: Cap on BVAnalyzer's valence enumeration (deterministic; pymatgen's default is 100 000).
 BV_MAX_PERMUTATIONS = 2000
-#: Wall-clock safety net for BVAnalyzer (seconds); on expiry the next method is used.
-BV_TIME_BUDGET_S = 2.0
+#: Cap on the estimated work of one ``oxi_state_guesses`` search (site evaluations, see :func:`guess_work`).
+GUESS_MAX_WORK = 50_000
+
+
+def _candidate_states(el: str, all_oxi_states: bool, override: Mapping[str, list]) -> tuple:
+    """The states pymatgen's ``oxi_state_guesses`` tries for ``el`` (same rule as pymatgen)."""
+    from pymatgen.core import Element
+
+    if override.get(el):
+        return tuple(override[el])
+    if all_oxi_states:
+        return tuple(Element(el).oxidation_states)
+    return tuple(Element(el).icsd_oxidation_states or Element(el).common_oxidation_states)
+
+
+def guess_work(counts: Mapping[str, int], *, all_oxi_states: bool = False,
+               override: Mapping[str, list] | None = None) -> int:
+    """Estimated work of ``Composition(counts).oxi_state_guesses`` (number of site evaluations).
+
+    pymatgen scores every multiset of candidate states of each element
+    (``C(n + k - 1, n)`` multisets of ``n`` sites each for ``n`` atoms and
+    ``k`` states), then tries every combination of the per-element sums
+    (at most ``n * (max - min) + 1`` distinct sums per element). Computed from
+    the counts alone, without enumerating anything.
+
+    Parameters
+    ----------
+    counts : mapping element -> int
+        Atoms per element (after any reduction the caller applies).
+    all_oxi_states : bool
+        Whether all of pymatgen's states are tried (else the common/ICSD ones).
+    override : mapping element -> list of int, optional
+        Fixed candidate states per element, as passed to pymatgen.
+
+    Returns
+    -------
+    int
+        Estimated number of site evaluations (dimensionless).
+    """
+    override = override or {}
+    work, n_combos = 0, 1
+    for el, n in counts.items():
+        n = int(n)
+        states = _candidate_states(el, all_oxi_states, override)
+        k = len(states)
+        if k == 0 or n <= 0:
+            continue
+        multisets = math.comb(n + k - 1, n)
+        work += multisets * n
+        n_combos *= min(multisets, n * (max(states) - min(states)) + 1)
+    return work + n_combos
 
 
 def _normalise_given(given, elements: list[str]) -> dict[str, float]:
@@ -101,13 +159,10 @@ def assign_oxidation_states(structure, metal_counts: Counter, ligand_charge_tota
         return states, "given"
 
     if len(structure) <= BV_MAX_ATOMS:
-        from mlglass.structure._timeout import TimeLimitExceeded, time_limit
-
-        token = None
         try:
             from pymatgen.analysis.bond_valence import BVAnalyzer
 
-            with time_limit(BV_TIME_BUDGET_S) as token, warnings.catch_warnings():
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 valences = BVAnalyzer(max_permutations=BV_MAX_PERMUTATIONS).get_valences(structure)
             per_el: dict[str, list[float]] = {}
@@ -120,9 +175,6 @@ def assign_oxidation_states(structure, metal_counts: Counter, ligand_charge_tota
                     return states, "bond_valence"
                 warnings_out.append(f"bond-valence oxidation states {_fmt(states)} do not balance the ligand charge; "
                                     "using charge balance instead")
-        except TimeLimitExceeded as exc:
-            if exc.token is not token:
-                raise  # an enclosing limit (the per-file timeout)
         except Exception:  # BVAnalyzer raises ValueError("Valences cannot be assigned!") and others
             pass
 
@@ -142,17 +194,13 @@ def assign_oxidation_states(structure, metal_counts: Counter, ligand_charge_tota
             anion = "F" if "F" not in counts else "Cl"
             comp = Composition({**counts, anion: t})
             override = {anion: [-1]}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                guesses = comp.oxi_state_guesses(oxi_states_override=override, target_charge=0)
+            comp_counts = {**counts, anion: t}
+            guesses = _bounded_guesses(comp, comp_counts, override, False, warnings_out)
             if guesses:
                 return {el: float(guesses[0][el]) for el in elements}, "guess"
             # an uncommon but whole-number state (Au(I) in AuCN); fractional
             # averages of uncommon states are rejected (more likely a missing H)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                guesses = comp.oxi_state_guesses(oxi_states_override=override, target_charge=0,
-                                                 all_oxi_states=True)
+            guesses = _bounded_guesses(comp, comp_counts, override, True, warnings_out)
             whole = [g for g in guesses if all(float(g[el]).is_integer() for el in elements)]
             if whole:
                 states = {el: float(whole[0][el]) for el in elements}
@@ -166,6 +214,19 @@ def assign_oxidation_states(structure, metal_counts: Counter, ligand_charge_tota
         warnings_out.append(f"no oxidation states balance the ligand charge {-target:g} per cell; using element "
                             f"defaults {_fmt(states)}")
     return states, "default"
+
+
+def _bounded_guesses(comp, counts, override, all_oxi_states: bool, warnings_out: list[str]) -> list:
+    """``comp.oxi_state_guesses`` if its estimated work is within ``GUESS_MAX_WORK``, else ``[]`` and a warning."""
+    work = guess_work(counts, all_oxi_states=all_oxi_states, override=override)
+    if work > GUESS_MAX_WORK:
+        which = "all" if all_oxi_states else "common"
+        warnings_out.append(f"oxidation-state guess over {which} states skipped: about {work:.3g} site evaluations "
+                            f"for {comp.formula} exceed the cap {GUESS_MAX_WORK}")
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return comp.oxi_state_guesses(oxi_states_override=override, target_charge=0, all_oxi_states=all_oxi_states)
 
 
 def _fmt(states: Mapping[str, float]) -> str:
