@@ -82,7 +82,10 @@ def mark_known_melters(table: pd.DataFrame, glasses: pd.DataFrame | None = None)
         from mlglass.datasets import load_glasses
 
         glasses = load_glasses()
-    melters = glasses[glasses["melts"].fillna(False).astype(bool)]
+    melts = glasses["melts"].fillna(False).astype(bool)
+    if "composite" in glasses.columns:  # e.g. an ionic liquid inside ZIF-8: the composite melts, not the framework
+        melts &= ~glasses["composite"].fillna(False).astype(bool)
+    melters = glasses[melts]
     keys = {composition_key(m, lig) for m, lig in zip(melters["metal"], melters["ligands"])}
     keys.discard(None)
     return np.array([composition_key(m, lig) in keys for m, lig in zip(table["metal"], table["ligands"])],

@@ -171,6 +171,8 @@ def tm_censored_labels(glasses: pd.DataFrame, X_glasses: np.ndarray, ts: Thermal
     n = len(glasses)
     use = np.ones(n, bool) if glass_rows is None else np.asarray(glass_rows, bool)
     use &= np.isfinite(X_glasses).any(axis=1)
+    if "composite" in glasses:  # a composite's melting is not its framework's (it trains no model)
+        use &= ~glasses["composite"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
     def col(name: str) -> np.ndarray:
         return glasses[name].to_numpy(dtype=float) if name in glasses else np.full(n, np.nan)

@@ -161,7 +161,9 @@ def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float
         for i in bad:
             errors[i] = errors[i].replace(repr(placeholders[codes[i]]), repr(ids[i]))
     out["error"] = errors
-    return out
+    # the same column order as predictor.predict(frame), so that every chunk's part has one schema
+    order = list(frame.columns) + [c for c in pred_u.columns if c not in frame.columns]
+    return out[[c for c in order if c in out.columns]]
 
 
 def process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
