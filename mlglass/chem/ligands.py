@@ -361,7 +361,7 @@ _CHARGE_DENSITY_GROUP_ATOMS = 40
 _BUDGET_CLASS = None
 
 
-def _resonance_budget(max_steps: int):
+def resonance_budget(max_steps: int):
     """A ``Chem.ResonanceMolSupplierCallback`` that cancels the search after ``max_steps`` steps."""
     global _BUDGET_CLASS
     if _BUDGET_CLASS is None:
@@ -398,7 +398,7 @@ def _charge_density(mol: Chem.Mol) -> float:
         groups = [sup.GetAtomConjGrpIdx(i) for i in range(mol.GetNumAtoms())]
         size = max([groups.count(g) for g in set(groups) if g >= 0], default=0)
         if size <= _CHARGE_DENSITY_GROUP_ATOMS:  # larger groups: formal charges only (bounded by design)
-            sup.SetProgressCallback(_resonance_budget(_CHARGE_DENSITY_STEPS))
+            sup.SetProgressCallback(resonance_budget(_CHARGE_DENSITY_STEPS))
             for res in sup:
                 if res is not None:
                     host.update(a.GetIdx() for a in res.GetAtoms() if a.GetFormalCharge() != 0)

@@ -283,29 +283,6 @@ MAX_RESONANCE_WORK_PER_FRAGMENT = 2_000_000
 #: for tens of minutes without a bound, and 10-60 ms per step with one.
 MAX_RESONANCE_GROUP_ATOMS = 40
 
-_BUDGET_CLASS = None
-
-
-def _budget(max_steps: int):
-    """A ``ResonanceMolSupplierCallback`` that stops the search after ``max_steps`` steps."""
-    global _BUDGET_CLASS
-    if _BUDGET_CLASS is None:
-        from rdkit import Chem
-
-        class _Budget(Chem.ResonanceMolSupplierCallback):
-            def __init__(self, limit: int):
-                super().__init__()
-                self.limit = limit
-                self.steps = 0
-
-            def __call__(self) -> bool:
-                self.steps += 1
-                return self.steps < self.limit
-
-        _BUDGET_CLASS = _Budget
-    return _BUDGET_CLASS(max_steps)
-
-
 def _best_resonance(mol, max_work: int | None = None):
     """(score, canonical SMILES without H, molecule, complete, work) of the preferred resonance form of ``mol``.
 
@@ -321,6 +298,7 @@ def _best_resonance(mol, max_work: int | None = None):
     """
     from rdkit import Chem
 
+    from mlglass.chem.ligands import resonance_budget
     from mlglass.structure import _stages
 
     best = None
@@ -339,7 +317,7 @@ def _best_resonance(mol, max_work: int | None = None):
             if max_steps < 1:
                 complete = False
             else:
-                budget = _budget(max_steps)
+                budget = resonance_budget(max_steps)
                 supplier.SetProgressCallback(budget)
                 forms += [r for r in supplier if r is not None]
                 complete = not supplier.WasCanceled()
