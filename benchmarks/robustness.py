@@ -12,7 +12,7 @@ reproducers, the rows lost or duplicated and the slowest input.
 
 Exit code 1 if anything escaped (an exception that is not a documented
 ``MlglassError``, a malformed error message or a timeout). Escapes that
-match a known, already reported issue (``mlglass.robustness.KNOWN_ISSUES``)
+match a known, already reported issue (``fuzz.harness.KNOWN_ISSUES``)
 count too unless ``--ignore-known`` is given; rule violations (lost rows,
 missing ``error``, slow calls ...) are printed and set the exit code with
 ``--strict``.
@@ -28,13 +28,14 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "tests"):  # the harness lives in tests/fuzz (not in the installed package)
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def _predictor(models: Path):
     from mlglass.errors import MlglassError
-    from mlglass.robustness import train_tiny_predictor
+    from fuzz.harness import train_tiny_predictor
 
     if (models / "metadata.json").exists():
         from mlglass.models.predictor import GlassPredictor
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     args = parser.parse_args(argv)
 
-    from mlglass.robustness import ENTRY_POINTS, run_harness
+    from fuzz.harness import ENTRY_POINTS, run_harness
 
     entries = [e.strip() for e in args.entry_points.split(",") if e.strip()] or list(ENTRY_POINTS)
     t0 = time.perf_counter()

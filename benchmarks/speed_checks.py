@@ -19,6 +19,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "cifs"
+if str(ROOT / "tests") not in sys.path:  # the fuzz harness lives in tests/fuzz (not in the installed package)
+    sys.path.insert(0, str(ROOT / "tests"))
 
 
 def _raises(fn: Callable[[], object]) -> Callable[[], None]:
@@ -33,8 +35,8 @@ def _raises(fn: Callable[[], object]) -> Callable[[], None]:
 
 def checks() -> list[tuple[str, float, Callable[[], object]]]:
     from mlglass.chem.ligands import resolve_species
+    from fuzz.harness import _ring_smiles
     from mlglass.formula import parse_formula
-    from mlglass.robustness import _ring_smiles
 
     out: list[tuple[str, float, Callable[[], object]]] = [
         ("formula: 5000-deep nesting refused", 0.5, _raises(lambda: parse_formula("(" * 5000 + "Im" + ")" * 5000))),

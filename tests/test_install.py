@@ -65,6 +65,14 @@ def test_wheel_holds_every_bundled_file(wheel):
     assert {"mlglass/_bundled/models/tm.json", "mlglass/_bundled/datasets/glasses.csv"} <= names
 
 
+def test_wheel_ships_no_test_tooling(wheel):
+    """Issue 13: the fuzz harness (tests/fuzz) is test tooling, not part of the installed library."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mlglass/__init__.py" in names
+    leaked = [n for n in names if "robustness" in n or "fuzz" in n or n.startswith(("tests/", "benchmarks/"))]
+    assert leaked == []
+
+
 @pytest.mark.slow
 def test_installed_wheel_predicts_outside_the_repo(wheel, tmp_path):
     env_dir = tmp_path / "venv"

@@ -1,7 +1,7 @@
 """Robustness: the hostile-input harness over every entry point, plus regression tests for the nasties.
 
-The harness (:mod:`mlglass.robustness`) runs once for ~20 s. Escapes that
-match a *known issue* (:data:`mlglass.robustness.KNOWN_ISSUES`, bugs found by
+The harness (:mod:`fuzz.harness`) runs once for ~20 s. Escapes that
+match a *known issue* (:data:`fuzz.harness.KNOWN_ISSUES`, bugs found by
 the harness in other modules and reported) are set aside; each known issue
 has a strict-xfail reproducer below, so fixing the bug flips its test to
 XPASS (a failure under ``strict=True``) and the entry must then be removed
@@ -26,7 +26,7 @@ from mlglass.errors import (
     UnknownElementError,
     UnknownSpeciesError,
 )
-from mlglass.robustness import (
+from fuzz.harness import (
     ENTRY_POINTS,
     KNOWN_ISSUES,
     InputGenerator,
@@ -180,7 +180,7 @@ class TestSpeciesNasties:
 
     def test_deep_branches_and_many_rings(self):
         from mlglass.chem.ligands import resolve_species
-        from mlglass.robustness import _ring_smiles
+        from fuzz.harness import _ring_smiles
 
         with pytest.raises(RecordError, match="nested more than 50"):
             resolve_species("C" + "(C" * 60 + ")" * 60)

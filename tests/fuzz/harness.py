@@ -29,7 +29,7 @@ Entry points (``entry_points``), driven round-robin with equal time slices:
 ``bundle``, ``resume``, ``spec``, ``csv_writer``, ``outputs``
                   tampered model bundles, damaged screen checkpoints, hostile ``enumerate``
                   specs, CSV writing of CR/formula cells, hostile output paths
-                  (:mod:`mlglass._robustness_issue12`)
+                  (:mod:`fuzz.issue12`)
 
 Inputs come from seeded :class:`random.Random` generators (deterministic for
 a seed; how many are tried depends on the budget): empty and header-only
@@ -46,7 +46,7 @@ is interrupted with ``SIGALRM`` where possible (main thread, POSIX).
 
 Example
 -------
->>> from mlglass.robustness import run_harness
+>>> from fuzz.harness import run_harness
 >>> report = run_harness(seconds=5, seed=0, entry_points=["formula", "table_reader"])  # doctest: +SKIP
 >>> print(report.summary())                                                          # doctest: +SKIP
 """
@@ -1936,7 +1936,7 @@ _DRIVERS: dict[str, Callable[[_Run, InputGenerator, dict], None]] = {
     "screen": _drive_screen,
     "suggest": _drive_suggest,
 }
-from mlglass._robustness_issue12 import DRIVERS as _ISSUE12_DRIVERS  # noqa: E402
+from fuzz.issue12 import DRIVERS as _ISSUE12_DRIVERS  # noqa: E402
 
 _DRIVERS.update(_ISSUE12_DRIVERS)
 

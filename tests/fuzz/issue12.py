@@ -1,4 +1,4 @@
-"""Drivers of the robustness harness for the issue-12 promises (used by :mod:`mlglass.robustness`).
+"""Drivers of the robustness harness for the issue-12 promises (used by :mod:`fuzz.harness`).
 
 ``bundle``      a saved model bundle with one hostile change (edited metadata, swapped or truncated
                 model, symlinked member, sealed-but-mistyped metadata, oversized sparse file, bad
