@@ -66,7 +66,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from mlglass.errors import RecordError, SchemaError
+from mlglass.errors import RecordError, SchemaError, ScreenOptionError
 
 __all__ = [
     "OUT_OF_DOMAIN",
@@ -103,14 +103,6 @@ SCORING_CONSTANTS: dict[str, float] = {
     "tg_ref_c": 200.0, "tg_scale_c": 75.0,
     "target_scale_c": 50.0,
 }
-
-
-class ScreenOptionError(RecordError):
-    """A screening option (objective, risk, constraint, spec entry, resume state) is invalid.
-
-    Parameters follow :class:`~mlglass.errors.RecordError`: ``field`` is the
-    option name, ``value`` the given value, ``reason`` what to do instead.
-    """
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
