@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from mlglass.errors import MlglassError
+from mlglass.options import ACQUISITIONS, MODEL_TARGETS, OBJECTIVES, OUT_OF_DOMAIN, RISKS, choices_help
 
 #: Default of ``--cif-timeout`` (s); equal to ``mlglass.structure.DEFAULT_TIMEOUT_S`` (a test checks), written
 #: here so that ``--help`` does not import the structure code.
@@ -35,7 +36,7 @@ def _fail(err: Exception) -> None:
 
 def _check_output(path: Optional[Path], *inputs: Optional[Path], field: str = "output") -> None:
     """Refuse an output that cannot be written (or is an input) before any computation."""
-    from mlglass._io import check_output_path
+    from mlglass.io import check_output_path
 
     if path is not None:
         try:
@@ -56,7 +57,8 @@ def _bar(total: int, label: str):
 @dataset_app.command("validate")
 def dataset_validate(path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or Parquet table")):
     """Check a measurement table against the dataset schema; print every bad cell (exit 1 if any)."""
-    from mlglass.datasets import read_table, summarize, validate_table
+    from mlglass.datasets import summarize, validate_table
+    from mlglass.io import read_table
     from mlglass.report import problems_table, summary_table
 
     try:
@@ -188,15 +190,12 @@ def tune(trials: int = typer.Option(20, help="optuna trials per target (added to
          timeout: Optional[float] = typer.Option(None, help="seconds per target"),
          study: Optional[Path] = typer.Option(None, help="SQLite study file (resumed when it exists)"),
          out: Optional[Path] = typer.Option(None, "--out", help="parameters JSON (default models/tuned_params.json)"),
-         target: List[str] = typer.Option(["tm", "tg", "melt"], help="targets to tune"),
+         target: List[str] = typer.Option(list(MODEL_TARGETS), help=f"targets to tune: {choices_help(MODEL_TARGETS)}"),
          nested: int = typer.Option(0, help="trials of the nested-CV estimate (0: skip)"),
          seed: int = typer.Option(0)):
     """Tune booster hyperparameters with optuna (grouped CV); train reads the result."""
     from mlglass.workflows import tune_models
 
-    bad = [t for t in target if t not in ("tm", "tg", "melt")]
-    if bad:
-        _fail(ValueError(f"--target must be tm, tg or melt, got {bad}"))
     prog, task = _bar(None, "tuning")
     try:
         with prog:
@@ -216,26 +215,13 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
             coverage: Optional[float] = typer.Option(None, help="interval coverage (default: the model's, 0.8)"),
             explain: bool = typer.Option(False, help="add the top contributing descriptors")):
     """Predict Tm, Tg (°C, with intervals) and p_melt for a table or formulas."""
-    import pandas as pd
-
-    from mlglass.datasets import read_table
+    from mlglass.io import write_table
     from mlglass.report import prediction_table
-    from mlglass.tables import write_table
-    from mlglass.workflows import predict_table
+    from mlglass.workflows import predict_inputs
 
-    if input is None and not formula:
-        _fail(ValueError("give an input table or --formula"))
     _check_output(output, input)
     try:
-        frames = []
-        if input is not None:
-            from mlglass.models.cif_input import resolve_cif_paths
-
-            frames.append(resolve_cif_paths(read_table(input), Path(input).resolve().parent))
-        if formula:
-            frames.append(pd.DataFrame({"id": formula, "formula": formula}))
-        frame = pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
-        out = predict_table(frame, model_dir=models, coverage=coverage, explain=explain)
+        out = predict_inputs(input, formula, model_dir=models, coverage=coverage, explain=explain)
     except MlglassError as err:
         _fail(err)
     if output is not None:
@@ -255,15 +241,15 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
 @app.command()
 def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
            output: Path = typer.Option(..., "-o", "--output", help="ranked output .csv or .parquet"),
-           objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
-           risk: str = typer.Option("expected", help="expected | optimistic | pessimistic"),
+           objective: str = typer.Option("meltable", help=choices_help(OBJECTIVES)),
+           risk: str = typer.Option("expected", help=choices_help(RISKS)),
            tm_max: Optional[float] = typer.Option(None, "--tm-max", help="target: highest acceptable Tm (°C)"),
            tg_min: Optional[float] = typer.Option(None, "--tg-min", help="target: lowest acceptable Tg (°C)"),
            p_melt_min: Optional[float] = typer.Option(None, "--p-melt-min", help="constraint on p_melt"),
            allow: List[str] = typer.Option([], "--allow", help="allowed metal elements"),
            deny: List[str] = typer.Option([], "--deny", help="excluded metal elements"),
            out_of_domain: str = typer.Option("keep", "--out-of-domain",
-                                             help="keep | penalise | exclude rows whose domain is 'out'"),
+                                             help=f"{choices_help(OUT_OF_DOMAIN)} rows whose domain is 'out'"),
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
            workers: int = typer.Option(1, help="local worker processes (also the isolated CIF workers)"),
@@ -345,16 +331,16 @@ def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists
 @app.command()
 def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help="candidate table"),
             batch: int = typer.Option(10, help="how many experiments to propose"),
-            acquisition: str = typer.Option("ucb", help="ucb | ei | greedy | random"),
-            objective: str = typer.Option("meltable", help="meltable | stable-glass | target"),
+            acquisition: str = typer.Option("ucb", help=choices_help(ACQUISITIONS)),
+            objective: str = typer.Option("meltable", help=choices_help(OBJECTIVES)),
             output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
             models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
             out_of_domain: str = typer.Option("keep", "--out-of-domain",
-                                              help="keep | penalise | exclude rows whose domain is 'out'"),
+                                              help=f"{choices_help(OUT_OF_DOMAIN)} rows whose domain is 'out'"),
             seed: int = typer.Option(0)):
     """Propose a diverse batch of candidates to measure next (acquisition uses the intervals)."""
+    from mlglass.io import write_table
     from mlglass.report import prediction_table
-    from mlglass.tables import write_table
     from mlglass.workflows import suggest_candidates
 
     _check_output(output, input)
@@ -378,24 +364,19 @@ def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help=
 def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs"),
          retrain: bool = typer.Option(False, help="retrain even if bundled models exist")):
     """The main job: validate the bundled dataset, train if no model is present, screen the example candidates."""
-    from mlglass.datasets import dataset_path, load_glasses, summarize
-    from mlglass.models.predictor import default_model_dir
     from mlglass.report import summary_table
-    from mlglass.workflows import screen_candidates, train_models
+    from mlglass.workflows import run_demo
+
+    def training(model_dir: Path) -> None:
+        console.print(f"no bundled model in {model_dir}: training (about a minute)...")
 
     try:
-        console.print(summary_table(summarize(load_glasses())))
-        model_dir = default_model_dir()
-        if retrain or not (model_dir / "metadata.json").exists():
-            console.print(f"no bundled model in {model_dir}: training (about a minute)...")
-            train_models(out=model_dir)
-        candidates = dataset_path("candidates/example.csv")
-        res = screen_candidates(candidates, out / "example_screen.csv", objective="meltable", top_n=10,
-                                plot_path=out / "example_screen.png", progress=True)
+        res = run_demo(out, retrain=retrain, progress=True, on_training=training)
     except MlglassError as err:
         _fail(err)
-    _print_screen(res, 10, "meltable")
-    console.print(f"map of the screened space: {out / 'example_screen.png'}")
+    console.print(summary_table(res["summary"]))
+    _print_screen(res["screen"], 10, "meltable")
+    console.print(f"map of the screened space: {res['plot']}")
 
 
 # --------------------------------------------------------------------------- web page

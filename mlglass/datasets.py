@@ -22,7 +22,9 @@ import pandas as pd
 
 from mlglass._bundled import bundled_dir
 from mlglass.errors import RecordError, SchemaError
+from mlglass.io.read import read_table
 from mlglass.records import record_from_mapping
+from mlglass.schema import DATASET_TEXT_COLUMNS, NUMERIC_COLUMNS, REQUIRED_COLUMNS, TEMPERATURE_COLUMNS, is_blank
 
 __all__ = [
     "DATASET_DIR",
@@ -30,6 +32,7 @@ __all__ = [
     "load_glasses",
     "load_thermal",
     "read_table",
+    "coerce_types",
     "validate_table",
     "summarize",
     "CellProblem",
@@ -44,16 +47,11 @@ __all__ = [
 #: :func:`dataset_path` lets ``MLGLASS_DATA_DIR`` override it).
 DATASET_DIR = bundled_dir("datasets")
 
-TEMPERATURE_COLUMNS = ("tm_c", "tm_low_c", "tm_high_c", "tg_c", "tg_low_c", "tg_high_c", "td_c", "tc_c")
-NUMERIC_COLUMNS = TEMPERATURE_COLUMNS + ("dh_fus_kj_mol", "ds_fus_j_mol_k")
-#: Columns a measurement table must have (others are optional).
-REQUIRED_COLUMNS = ("id", "metal", "ligands")
 ROUTES = ("MQG", "MIG", "direct")
 #: Targets the models learn: column -> meaning.
 TARGETS = {"tm_c": "melting temperature (degC)", "tg_c": "glass-transition temperature (degC)",
            "melts": "stable liquid before decomposition (bool)"}
-_STRING_COLUMNS = ("id", "name", "formula", "family", "series", "metal", "oxidation_state", "ligands",
-                   "counter_ions", "route", "ref", "source", "notes")
+_STRING_COLUMNS = DATASET_TEXT_COLUMNS
 _ABS_ZERO_C = -273.15
 _MAX_T_C = 3000.0
 
@@ -64,39 +62,6 @@ def dataset_path(name: str = "glasses.csv") -> Path:
 
     base = Path(os.environ.get("MLGLASS_DATA_DIR", DATASET_DIR))
     return base / name
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (any delimiter pandas can sniff is *not* guessed: comma only) or Parquet table as strings.
-
-    Raises
-    ------
-    SchemaError
-        Unreadable file, unknown extension, or not UTF-8.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            from mlglass.screen.chunks import stringify_frame
-
-            # the same text values the screen's chunk reader gives (1.0 -> '1', missing -> '')
-            return stringify_frame(pd.read_parquet(path))
-        if suffix not in (".csv", ".txt", ".tsv"):
-            raise SchemaError("path", str(path), "expected a .csv or .parquet file")
-        sep = "\t" if suffix == ".tsv" else ","
-        from mlglass._io import check_csv_fields
-
-        check_csv_fields(path, sep=sep)  # a row with extra fields would silently shift every column
-        return pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig", index_col=False)
-    except SchemaError:
-        raise
-    except UnicodeDecodeError as err:
-        raise SchemaError("path", str(path), f"file is not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except pd.errors.EmptyDataError:
-        raise SchemaError("path", str(path), "file is empty (no header row)") from None
-    except (pd.errors.ParserError, ValueError, OSError) as err:
-        raise SchemaError("path", str(path), f"cannot read table: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -112,9 +77,7 @@ class CellProblem:
         return f"row {self.row!r}, column {self.column!r}, value {self.value!r}: {self.reason}"
 
 
-def _blank(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
-
+_blank = is_blank
 
 def _number(v: Any) -> float | None:
     if _blank(v):
@@ -256,7 +219,9 @@ class _SkipComposition(Exception):
     pass
 
 
-def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
+def coerce_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed copy of a text table read by :func:`mlglass.io.read_table`: numbers (degC, kJ/mol, J/mol/K) as
+    float, ``dimensionality`` as Int64, ``melts``/``composite`` as boolean, text columns as ``str`` (missing -> "")."""
     out = frame.copy()
     for col in NUMERIC_COLUMNS:
         if col in out.columns:
@@ -271,6 +236,9 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
         if col in out.columns:
             out[col] = out[col].fillna("").astype(str)
     return out
+
+
+_coerce = coerce_types  # former private name (other branches may still import it)
 
 
 def load_glasses(path: str | Path | None = None, *, validate: bool = True) -> pd.DataFrame:
@@ -295,7 +263,7 @@ def load_glasses(path: str | Path | None = None, *, validate: bool = True) -> pd
         if problems:
             shown = "\n".join(str(p) for p in problems[:20])
             raise SchemaError("path", str(path), f"{len(problems)} bad cells:\n{shown}")
-    return _coerce(frame)
+    return coerce_types(frame)
 
 
 def dataset_sha256(path: str | Path | None = None) -> str:
@@ -312,7 +280,7 @@ def check_metadata_hash(path: str | Path | None = None) -> bool:
 
 def summarize(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts per family and target (rows, single Tm/Tg values, ranges, melts true/false/unknown)."""
-    frame = _coerce(frame)
+    frame = coerce_types(frame)
     out: dict[str, Any] = {"rows": int(len(frame))}
 
     def counts(sub: pd.DataFrame) -> dict[str, int]:

@@ -12,11 +12,18 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from mlglass.datasets import _coerce, load_glasses, read_table, validate_table
-from mlglass.errors import SchemaError
+from mlglass.datasets import coerce_types, load_glasses, validate_table
+from mlglass.io import read_table
+from mlglass.errors import OptionError, SchemaError
+from mlglass.options import MODEL_TARGETS
+from mlglass.schema import COMPOSITION_COLUMNS, blank_mask
 
 __all__ = ["combined_training_data", "train_models", "evaluate_models", "tune_models", "featurize_file",
-           "predict_table", "default_params_path", "load_params"]
+           "predict_table", "predict_inputs", "formula_frame", "screen_candidates", "suggest_candidates",
+           "run_demo", "default_params_path", "load_params", "PLOT_COLUMNS"]
+
+#: Columns of a ranked screen that :func:`mlglass.screen.plot_screen` draws.
+PLOT_COLUMNS = ("rank", "id", "tm_c", "tg_c", "p_melt", "score", "error")
 
 
 def default_params_path(model_dir: Path | None = None) -> Path:
@@ -60,7 +67,7 @@ def combined_training_data(extra: Sequence[str | Path] = ()) -> pd.DataFrame:
         if problems:
             shown = "\n".join(f"  {p}" for p in problems[:50])
             raise SchemaError("data", str(path), f"{len(problems)} bad cells; nothing was trained:\n{shown}")
-        user = _coerce(raw)
+        user = coerce_types(raw)
         if "series" not in user:
             user["series"] = "user:" + user["id"].astype(str)
         if "family" not in user:
@@ -110,7 +117,7 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     """Series-grouped CV, leave-one-family-out and baselines; optional JSON and PNG output."""
     import json
 
-    from mlglass._io import atomic_write_text
+    from mlglass.io import atomic_write_text
     from mlglass.models.data import build_training_sets
     from mlglass.models.evaluate import evaluate_all
     from mlglass.models.persistence import _jsonable
@@ -140,16 +147,18 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
     """optuna tuning (persistent SQLite study) and, optionally, its nested-CV score."""
     import math
 
-    from mlglass.errors import RecordError
     from mlglass.models.data import build_training_sets
     from mlglass.models.tuning import tune_all
 
+    unknown = [t for t in targets if t not in MODEL_TARGETS]
+    if unknown or not targets:
+        raise OptionError("targets", list(targets), f"choose from {', '.join(MODEL_TARGETS)}")
     for name, value, lo in (("trials", trials, 1), ("nested_trials", nested_trials, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            raise RecordError(name, value, f"must be a whole number >= {lo}")
+            raise OptionError(name, value, f"must be a whole number >= {lo}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not math.isfinite(timeout) or timeout <= 0):
-        raise RecordError("timeout", timeout, "must be a positive number of seconds (or omitted)")
+        raise OptionError("timeout", timeout, "must be a positive number of seconds (or omitted)")
     params_path = Path(params_path or default_params_path())
     study_path = Path(study_path or params_path.with_name("tuning.sqlite3"))
     if study_path.exists():
@@ -157,9 +166,9 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
             with open(study_path, "rb") as fh:
                 magic = fh.read(16)
         except OSError as err:
-            raise RecordError("study", str(study_path), f"cannot read the study file ({err.strerror})") from None
+            raise SchemaError("study", str(study_path), f"cannot read the study file ({err.strerror})") from None
         if magic != b"SQLite format 3\x00":
-            raise RecordError("study", str(study_path), "not an SQLite file; give a new path or an optuna "
+            raise SchemaError("study", str(study_path), "not an SQLite file; give a new path or an optuna "
                                                         "SQLite study written by `mlglass tune`")
     load_params(params_path)  # an existing parameter file must be readable before hours of tuning
     data = combined_training_data(extra)
@@ -177,7 +186,7 @@ def featurize_file(input_path: Path | None, output_path: Path, *, cif: Path | No
     ``cif_timeout`` seconds per file (default :data:`mlglass.structure.DEFAULT_TIMEOUT_S`).
     """
     from mlglass.featurize import GlassFeaturizer
-    from mlglass.tables import write_table
+    from mlglass.io import write_table
 
     frame = _input_frame(input_path, cif, progress=progress, workers=workers, cif_timeout=cif_timeout)
     featurizer = GlassFeaturizer()
@@ -206,9 +215,9 @@ def _cif_options(workers: int, cif_timeout: float | None) -> dict[str, Any]:
     from mlglass.structure import DEFAULT_TIMEOUT_S
 
     if cif_timeout is not None and not cif_timeout > 0:
-        raise SchemaError("--cif-timeout", None, f"must be a positive number of seconds, got {cif_timeout!r}")
+        raise OptionError("--cif-timeout", cif_timeout, "must be a positive number of seconds")
     if workers < 1:
-        raise SchemaError("--workers", None, f"must be at least 1, got {workers!r}")
+        raise OptionError("--workers", workers, "must be at least 1")
     return {"n_jobs": int(workers), "timeout": float(cif_timeout) if cif_timeout is not None else DEFAULT_TIMEOUT_S}
 
 
@@ -226,7 +235,7 @@ def _input_frame(input_path: Path | None, cif: Path | None, *, progress: bool, w
 
         frames.append(records_from_cifs(cif, progress=progress, **opts).rename(columns={"error": "cif_error"}))
     if not frames:
-        raise SchemaError("input", None, "give an input table or --cif FILE_OR_DIR")
+        raise OptionError("input", None, "give an input table or --cif FILE_OR_DIR")
     return pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
 
 
@@ -235,7 +244,7 @@ def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool, **
     from mlglass.structure import records_from_cifs
 
     frame = frame.copy()
-    has = frame["cif"].astype(str).str.strip() != ""
+    has = pd.Series(~blank_mask(frame["cif"]), index=frame.index)
     paths = [str((base / p).resolve()) if not Path(p).is_absolute() else p for p in frame.loc[has, "cif"]]
     derived = records_from_cifs(paths, progress=progress, **cif_options)
     derived.index = frame.index[has]
@@ -247,11 +256,11 @@ def _fill_from_cif_column(frame: pd.DataFrame, base: Path, *, progress: bool, **
         if col in derived and col not in frame:
             frame[col] = np.nan
             frame.loc[has, col] = derived[col].to_numpy(dtype=float)
-    for col in ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry"):
-        if col in derived:
+    for col in COMPOSITION_COLUMNS:
+        if col in derived and col != "formula":
             if col not in frame:
                 frame[col] = ""
-            blank = frame.loc[has, col].astype(str).str.strip() == ""
+            blank = pd.Series(blank_mask(frame.loc[has, col]), index=frame.loc[has].index)
             frame.loc[blank[blank].index, col] = derived.loc[blank[blank].index, col].astype(str)
     if "error" in derived:
         frame["cif_error"] = ""
@@ -266,6 +275,35 @@ def predict_table(frame: pd.DataFrame, *, model_dir: Path | None = None, coverag
 
     predictor = GlassPredictor.load(model_dir) if model_dir else GlassPredictor.default()
     return predictor.predict(frame, coverage=coverage, explain=explain)
+
+
+def formula_frame(formulas: Sequence[str]) -> pd.DataFrame:
+    """A candidate table with one row per formula (``id`` = the formula text, as typed)."""
+    return pd.DataFrame({"id": list(formulas), "formula": list(formulas)}, dtype=object)
+
+
+def predict_inputs(input_path: Path | None = None, formulas: Sequence[str] = (), *, model_dir: Path | None = None,
+                   coverage: float | None = None, explain: bool = False) -> pd.DataFrame:
+    """Predict a candidate table and/or formulas (``mlglass predict``): the table's rows first, then the formulas.
+
+    Relative ``cif`` paths in the table are taken relative to the table's folder.
+
+    Raises
+    ------
+    mlglass.errors.OptionError
+        Neither a table nor a formula is given.
+    """
+    from mlglass.models.cif_input import resolve_cif_paths
+
+    frames = []
+    if input_path is not None:
+        frames.append(resolve_cif_paths(read_table(input_path), Path(input_path).resolve().parent))
+    if formulas:
+        frames.append(formula_frame(formulas))
+    if not frames:
+        raise OptionError("input", None, "give an input table or --formula")
+    frame = pd.concat(frames, ignore_index=True, sort=False).fillna("") if len(frames) > 1 else frames[0]
+    return predict_table(frame, model_dir=model_dir, coverage=coverage, explain=explain)
 
 
 def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path | None = None,
@@ -283,10 +321,10 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     -------
     mlglass.screen.ScreenResult
     """
-    from mlglass._io import check_output_path
+    from mlglass.io import check_output_path
     from mlglass.models.predictor import default_model_dir
     from mlglass.screen import plot_screen, screen_file
-    from mlglass.screen.stream import read_header
+    from mlglass.io import read_header
 
     # every output path is checked before any computation
     check_output_path(output_path, inputs=[input_path], field="output_path")
@@ -298,26 +336,63 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     if input_path is not None and not needs_cif:
         needs_cif = "cif" in read_header(input_path)
     if needs_cif:
-        from mlglass.tables import write_table
+        from mlglass.io import write_table
 
         frame = _input_frame(input_path, cif, progress=progress, workers=int(options.get("workers") or 1),
                              cif_timeout=cif_timeout)
         source = Path(str(output_path) + ".cif-candidates.parquet")
         write_table(frame.astype(str), source)
     if source is None:
-        raise SchemaError("input", None, "give a candidate table or --cif DIR")
+        raise OptionError("input", None, "give a candidate table or --cif DIR")
     result = screen_file(source, output_path, model, progress=progress, **options)
     if plot_path is not None:
-        cols = ["rank", "id", "tm_c", "tg_c", "p_melt", "score", "error"]
-        if str(output_path).lower().endswith((".parquet", ".pq")):
-            scored = pd.read_parquet(output_path, columns=cols)
-        else:
-            scored = pd.read_csv(output_path, usecols=lambda c: c in cols, keep_default_na=False,
-                                 dtype={"id": str, "error": str})
-            for c in ("tm_c", "tg_c", "p_melt", "score", "rank"):
+        # TODO(issue 13, data path): screen_file should hand back the rows it plots; until then the
+        # plotted columns are read back through the one table reader
+        scored = read_table(output_path, field="output_path", columns=PLOT_COLUMNS)
+        for c in ("tm_c", "tg_c", "p_melt", "score", "rank"):
+            if c in scored:
                 scored[c] = pd.to_numeric(scored[c], errors="coerce")
         plot_screen(scored, plot_path, top_n=options.get("top_n", 10))
     return result
+
+
+def run_demo(out: Path = Path("out"), *, retrain: bool = False, progress: bool = True,
+             on_training: Callable[[Path], None] | None = None) -> dict[str, Any]:
+    """The main job (``mlglass demo``): summarise the bundled dataset, train if no model is present, screen the
+    example candidates and map them.
+
+    Parameters
+    ----------
+    out : path
+        Folder for ``example_screen.csv`` and ``example_screen.png``.
+    retrain : bool
+        Train even if the bundled models exist.
+    progress : bool
+        Progress bars while screening.
+    on_training : callable, optional
+        Called with the model folder before training starts (training takes about a minute).
+
+    Returns
+    -------
+    dict
+        ``summary`` (dataset counts), ``trained`` (bool), ``screen`` (:class:`~mlglass.screen.ScreenResult`)
+        and ``plot`` (path of the PNG map).
+    """
+    from mlglass.datasets import dataset_path, summarize
+    from mlglass.models.predictor import default_model_dir
+
+    summary = summarize(load_glasses())
+    model_dir = default_model_dir()
+    trained = retrain or not (model_dir / "metadata.json").exists()
+    if trained:
+        if on_training is not None:
+            on_training(model_dir)
+        train_models(out=model_dir)
+    out = Path(out)
+    plot = out / "example_screen.png"
+    res = screen_candidates(dataset_path("candidates/example.csv"), out / "example_screen.csv", objective="meltable",
+                            top_n=10, plot_path=plot, progress=progress)
+    return {"summary": summary, "trained": trained, "screen": res, "plot": plot}
 
 
 def suggest_candidates(input_path: Path, *, model_dir: Path | None = None, **options: Any) -> pd.DataFrame:

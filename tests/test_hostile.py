@@ -374,7 +374,7 @@ def test_unwritable_folder_is_reported_before_computing(tmp_path, monkeypatch):
 
 
 def test_full_disk_is_a_clear_error(tmp_path, monkeypatch):
-    import mlglass.tables as tables
+    import mlglass.io.write as tables
 
     frame = pd.DataFrame({"a": [1]})
 

@@ -41,6 +41,7 @@ __all__ = [
     "resolve_species",
     "species_descriptors",
     "library_names",
+    "is_library_name",
     "DONOR_KINDS",
     "DONOR_SOFTNESS",
     "MAX_SMILES_LENGTH",
@@ -155,6 +156,11 @@ def _name_index() -> tuple[dict[str, int], dict[str, int]]:
 def library_names() -> list[str]:
     """Every name and alias the library resolves."""
     return sorted(_name_index()[0])
+
+
+def is_library_name(name: str) -> bool:
+    """True if ``name`` is exactly a name or alias of the ligand library (case-sensitive)."""
+    return name in _name_index()[0]
 
 
 def _parse_smiles(text: str, field: str) -> Chem.Mol:

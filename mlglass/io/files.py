@@ -1,4 +1,4 @@
-"""Atomic file writing and table reading/writing helpers.
+"""Writing files safely: atomic writes, output-path checks, output locks, clean termination.
 
 Every file mlglass writes goes through :func:`atomic_write` (temporary file in
 the same folder, ``fsync``, then ``os.replace``), so a killed process never
@@ -20,11 +20,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path", "output_lock",
-           "OutputLockedError", "TABLE_SUFFIXES", "check_csv_fields", "terminate_cleanly", "MAX_COLUMNS"]
+from mlglass.errors import SchemaError
 
-#: Widest candidate table accepted (columns); wider tables are refused before any work.
-MAX_COLUMNS = 2000
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path", "output_lock",
+           "OutputLockedError", "TABLE_SUFFIXES", "terminate_cleanly"]
+
 #: Extensions of the table outputs (CSV text or Parquet; ``screen`` also writes ``.tsv``).
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 
@@ -113,8 +113,6 @@ def check_output_path(path: str | os.PathLike, *, inputs: Iterable[str | os.Path
         Unknown extension, a folder, one of the inputs, or a folder that does
         not exist as a folder or cannot be written.
     """
-    from mlglass.errors import SchemaError
-
     path = Path(path)
     if suffixes is not None and path.suffix.lower() not in suffixes:
         shown = ", ".join(sorted({s for s in suffixes if s not in (".txt", ".pq")}))
@@ -192,57 +190,6 @@ def output_lock(lock_path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
         os.close(fd)
-
-
-def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str = "utf-8-sig",
-                     field: str = "path") -> None:
-    """Refuse a CSV whose data rows do not have as many fields as its header.
-
-    pandas silently turns extra leading fields of the first data row into an
-    index (every column shifts) and pads short rows; this check reads the file
-    once with :mod:`csv` (same quoting rules, blank lines skipped) first.
-    Files the csv module cannot read are left to the table reader's own errors.
-
-    Raises
-    ------
-    mlglass.errors.SchemaError
-        Naming the first bad data row (1-based, and its line), its field
-        count and the header's, plus how many rows are bad.
-    """
-    import csv
-    import sys
-
-    from mlglass.errors import SchemaError
-
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    try:
-        with open(path, newline="", encoding=encoding) as fh:
-            reader = csv.reader(fh, delimiter=sep)
-            header = next(reader, None)
-            if header is None:
-                return
-            if len(header) > MAX_COLUMNS:
-                raise SchemaError(field, str(path), f"the header has {len(header):,} columns; at most "
-                                                    f"{MAX_COLUMNS:,} are accepted")
-            width, row, first, n_bad = len(header), 0, None, 0
-            for fields in reader:
-                if not fields:
-                    continue  # blank line: skipped by the readers too
-                row += 1
-                if len(fields) != width:
-                    n_bad += 1
-                    if first is None:
-                        first = (row, reader.line_num, len(fields))
-    except (csv.Error, UnicodeDecodeError, OSError):
-        return
-    finally:
-        csv.field_size_limit(old_limit)
-    if first is not None:
-        row, line, n = first
-        more = f"; {n_bad} rows in all have the wrong number of fields" if n_bad > 1 else ""
-        raise SchemaError(field, str(path), f"data row {row} (line {line}) has {n} fields but the header has "
-                                            f"{width}{more}; quote cells that contain the delimiter")
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""Reading and writing candidate tables (CSV or Parquet by extension), atomically.
+"""Writing tables (CSV or Parquet by extension) atomically, with the one spreadsheet-escaping rule.
 
 CSV output is spreadsheet-safe: a text cell that starts with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return (which Excel/LibreOffice would evaluate
@@ -9,24 +9,28 @@ Column headers follow the same rule. A cell holding a bare carriage return
 readers) makes the whole file quoted. Text outputs round the predicted
 temperatures to 0.1 degC and probabilities to 3 decimals
 (:data:`TEXT_DECIMALS`); Parquet keeps values as they are. The screen's
-streaming writer applies the same rules (:data:`FORMULA_PREFIXES`,
-:data:`PLAIN_NUMBER`, :data:`TEXT_DECIMALS`).
+streaming writer applies the same rules to Arrow tables
+(:func:`escape_arrow_table`, :data:`TEXT_DECIMALS`).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mlglass._io import atomic_write
-from mlglass.datasets import read_table
 from mlglass.errors import SchemaError
+from mlglass.io.files import atomic_write
 
-__all__ = ["read_table", "write_table", "escape_spreadsheet_formulas", "escape_header", "round_for_text",
-           "FORMULA_PREFIXES", "PLAIN_NUMBER", "TEXT_DECIMALS"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["write_table", "escape_text", "escape_spreadsheet_formulas", "escape_header", "escape_arrow_table",
+           "round_for_text", "FORMULA_PREFIXES", "PLAIN_NUMBER", "TEXT_DECIMALS"]
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -37,13 +41,42 @@ _PLAIN = re.compile(PLAIN_NUMBER)
 TEXT_DECIMALS = {**{c: 1 for c in ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c")}, "p_melt": 3}
 
 
-def _escape_text(v: str) -> str:
+def escape_text(v: str) -> str:
+    """The spreadsheet rule for one text cell: ``'`` before a leading = + - @ tab CR, unless a plain number.
+
+    >>> escape_text("=HYPERLINK(1)"), escape_text("-5.2"), escape_text("-x")
+    ("'=HYPERLINK(1)", '-5.2', "'-x")
+    """
     return "'" + v if v.startswith(FORMULA_PREFIXES) and not _PLAIN.match(v) else v
 
 
-def escape_header(names) -> list[str]:
+def escape_header(names: Iterable[object]) -> list[str]:
     """Column names with the spreadsheet-formula rule applied (``=x`` -> ``'=x``)."""
-    return [_escape_text(str(n)) for n in names]
+    return [escape_text(str(n)) for n in names]
+
+
+def escape_arrow_table(table: pa.Table) -> pa.Table:
+    """:func:`escape_text` on every cell of the string columns of an Arrow table (vectorised).
+
+    Numeric columns (predictions, ``score``, ``rank``) are never touched; nulls become ``""``
+    only in columns that needed an escape.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    prefixes = pa.array(list(FORMULA_PREFIXES), type=pa.string())
+    for i, fld in enumerate(table.schema):
+        if not (pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)):
+            continue
+        col = pc.fill_null(table.column(i), "")
+        danger = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=prefixes)
+        if not pc.any(danger).as_py():
+            continue
+        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, PLAIN_NUMBER)))
+        if pc.any(danger).as_py():
+            fixed = pc.if_else(danger, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
+            table = table.set_column(i, fld, fixed)
+    return table
 
 
 def round_for_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -54,18 +54,14 @@ import numpy as np
 import pandas as pd
 
 from mlglass.errors import SchemaError
+from mlglass.options import ACQUISITIONS
 from mlglass.screen.chunks import mask_error_rows
-from mlglass.screen.scoring import ScoreOptions, ScreenOptionError, score_predictions
+from mlglass.errors import ScreenOptionError
+from mlglass.screen.scoring import ScoreOptions, score_predictions
 
 __all__ = ["ACQUISITIONS", "acquisition_values", "suggest_batch", "suggest_file", "composition_similarity"]
 
-#: Acquisition name -> formula (score scale; see the module docstring).
-ACQUISITIONS: dict[str, str] = {
-    "ucb": "mu + kappa * (score_optimistic - mu)",
-    "ei": "(mu - best) Phi(z) + sigma phi(z), sigma = (score_optimistic - score_pessimistic)/2/z_coverage",
-    "greedy": "mu",
-    "random": "uniform(0, 1) from seed",
-}
+# ACQUISITIONS (name -> formula) lives in mlglass.options, shared with the CLI.
 _TAU = 0.25
 _DESCRIPTOR_SCALE = 0.5
 
@@ -160,9 +156,7 @@ def _row_composition(metal: Any, ligands: Any, counter: Any, formula: Any, cache
     if hit is not None:
         return hit
     from mlglass.records import parse_amounts, parse_metals, record_from_mapping
-
-    def blank(v: Any) -> bool:
-        return v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == ""
+    from mlglass.schema import is_blank as blank
 
     try:
         if blank(metal) and blank(ligands) and not blank(formula):
@@ -378,7 +372,7 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
     pandas.DataFrame
         See :func:`suggest_batch`.
     """
-    from mlglass.datasets import read_table
+    from mlglass.io import read_table
     from mlglass._progress import row_progress
     from mlglass.screen.stream import _resolve_predictor
 

@@ -55,8 +55,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from mlglass._io import atomic_write, terminate_cleanly
+from mlglass.io import atomic_write, terminate_cleanly
 from mlglass.errors import SchemaError
+from mlglass.schema import COMPOSITION_COLUMNS
 from mlglass._progress import row_progress
 from mlglass.screen.scoring import ScreenOptionError
 
@@ -73,8 +74,7 @@ MAX_BASE_AMOUNT = 1e4
 
 SPEC_KEYS = ("metals", "metal_mix", "linkers", "base_amount", "mix", "counter_ions", "dimensionality", "geometry")
 #: Columns of the enumerated table (candidate schema).
-ENUMERATED_COLUMNS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry",
-                      "formula")
+ENUMERATED_COLUMNS = ("id", *COMPOSITION_COLUMNS)
 _AMOUNT_TAIL = re.compile(r":\s*[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9().,'+\-]+$")
 _MAX_GRID = 100_000
@@ -126,10 +126,9 @@ def _check_species(name: str, field: str) -> str:
 
 
 def _is_library_name(name: str) -> bool:
-    from mlglass.chem.ligands import _name_index
+    from mlglass.chem.ligands import is_library_name
 
-    exact, _ = _name_index()
-    return name in exact
+    return is_library_name(name)
 
 
 def _name_token(name: str) -> str:
@@ -530,7 +529,7 @@ def enumerate_candidates(spec: Mapping[str, Any] | str | os.PathLike, output_pat
     -----
     SIGTERM during the run (main thread) removes the temporary file before exiting.
     """
-    from mlglass.screen.stream import table_format
+    from mlglass.io import table_format
 
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ScreenOptionError("chunk_size", chunk_size, "must be a whole number >= 1")

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mlglass._io import atomic_write_bytes
+from mlglass.io import atomic_write_bytes
 from mlglass.screen.chunks import process_chunk, write_part
 from mlglass.screen.scoring import ScoreOptions
 

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from mlglass.errors import RecordError, SchemaError, ScreenOptionError
+from mlglass.options import OBJECTIVES, OUT_OF_DOMAIN, RISKS
 
 __all__ = [
     "OUT_OF_DOMAIN",
@@ -82,19 +83,7 @@ __all__ = [
     "metal_elements",
 ]
 
-#: Objective name -> formula of ``score`` (temperatures in degC, sigma = logistic function).
-OBJECTIVES: dict[str, str] = {
-    "meltable": "p_melt * sigma((300 - Tm)/75) * [sigma((Td - Tm - 50)/25) if a Td is given or predicted]",
-    "stable-glass": "p_melt * sigma((Tg - 200)/75)",
-    "target": "p_melt * exp(-(max(0, Tm - tm_max) + max(0, tg_min - Tg))/50)",
-}
-
-#: Risk attitude -> (column used for Tm, column used for Tg).
-RISKS: dict[str, tuple[str, str]] = {
-    "expected": ("tm_c", "tg_c"),
-    "optimistic": ("tm_lo_c", "tg_hi_c"),
-    "pessimistic": ("tm_hi_c", "tg_lo_c"),
-}
+# OBJECTIVES (objective -> score formula), RISKS (risk -> Tm/Tg columns), OUT_OF_DOMAIN: mlglass.options
 
 #: Constants of the formulas (degC).
 SCORING_CONSTANTS: dict[str, float] = {
@@ -141,8 +130,6 @@ def _float_option(value: Any, field: str, lo: float = -math.inf, hi: float = mat
     return x
 
 
-#: Choices of the ``out_of_domain`` option (module docstring).
-OUT_OF_DOMAIN = ("keep", "penalise", "exclude")
 #: Score factor of ``out`` rows with ``out_of_domain="penalise"``.
 OUT_OF_DOMAIN_FACTOR = 0.5
 

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
 from mlglass.errors import MlglassError
+from mlglass.schema import is_blank
 from mlglass.web.convert import frame_to_rows
 from mlglass.web.jobs import EXPLAINED_TOP, JobLimitError
 
@@ -57,7 +58,7 @@ def _whole(value: Any, name: str, lo: int, hi: int, default: int) -> int:
 
 
 def _number(value: Any, name: str) -> float | None:
-    if value is None or (isinstance(value, str) and value.strip() == ""):
+    if is_blank(value):
         return None
     try:
         return float(str(value).strip())

@@ -208,7 +208,7 @@ class JobManager:
 
     def _screen(self, job: Job) -> None:
         from mlglass.errors import SchemaError
-        from mlglass.screen.stream import read_chunks
+        from mlglass.io import read_chunks
         from mlglass.workflows import screen_candidates
 
         job.state = "reading"

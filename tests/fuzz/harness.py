@@ -5,7 +5,7 @@ of mlglass for a fixed time budget and checks, for every input:
 
 * the only exceptions that escape are documented errors
   (:class:`mlglass.errors.MlglassError` subclasses) whose message is
-  non-empty and, for :class:`~mlglass.errors.RecordError`, names the field
+  non-empty and, for :class:`~mlglass.errors.InputError`, names the field
   and the value;
 * in batch mode (``featurize``, ``predict``, ``screen``, ``suggest``) every
   input row appears in the output exactly once, in order where the API keeps
@@ -74,7 +74,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from mlglass.errors import MlglassError, RecordError
+from mlglass.errors import InputError, MlglassError
 
 __all__ = [
     "ENTRY_POINTS",
@@ -242,7 +242,7 @@ def check_exception(err: BaseException) -> str | None:
     """Why ``err`` breaks the error contract, or ``None`` if it is a proper documented error.
 
     A documented error is an :class:`~mlglass.errors.MlglassError`; its message
-    must be non-empty and a :class:`~mlglass.errors.RecordError` must name its
+    must be non-empty and a :class:`~mlglass.errors.InputError` must name its
     field and show (the start of) its value.
     """
     if not isinstance(err, MlglassError):
@@ -250,7 +250,7 @@ def check_exception(err: BaseException) -> str | None:
     msg = str(err)
     if not msg.strip():
         return "empty message"
-    if isinstance(err, RecordError):
+    if isinstance(err, InputError):
         if not isinstance(err.field, str) or not err.field:
             return f"field {err.field!r} is not a non-empty string"
         if err.field not in msg:
@@ -1045,9 +1045,10 @@ def _blank(v: Any) -> bool:
 
 
 def _validator_blank(v: Any) -> bool:
-    """Blank as :func:`mlglass.datasets.validate_table` labels rows (``pd.NaT`` is not blank there)."""
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str)
-                                                                                  and not v.strip())
+    """Blank as :func:`mlglass.datasets.validate_table` labels rows (the rule of :func:`mlglass.schema.is_blank`)."""
+    from mlglass.schema import is_blank
+
+    return is_blank(v)
 
 
 def _row_badness(frame: pd.DataFrame, i: int, flags: dict[str, str | None]) -> str | None:
