@@ -1,11 +1,12 @@
 # Two commands for a fresh machine:
 #   make demo   creates .venv, installs mlglass, trains if no model is present and screens the bundled candidates
 #   make test   creates .venv, installs mlglass with test extras, runs the whole test suite
+#   make lint   ruff and mypy on the package (configuration in pyproject.toml)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ install-dev: $(BIN)/python
 
 demo: install
 	$(BIN)/mlglass demo
+
+lint: install-dev
+	$(BIN)/ruff check mlglass
+	$(BIN)/mypy
 
 test: install-dev
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --nbmake tests notebooks

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -34,7 +33,7 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _check_output(path: Optional[Path], *inputs: Optional[Path], field: str = "output") -> None:
+def _check_output(path: Path | None, *inputs: Path | None, field: str = "output") -> None:
     """Refuse an output that cannot be written (or is an input) before any computation."""
     from mlglass.io import check_output_path
 
@@ -45,7 +44,7 @@ def _check_output(path: Optional[Path], *inputs: Optional[Path], field: str = "o
             _fail(err)
 
 
-def _bar(total: int, label: str):
+def _bar(total: int | None, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
@@ -74,7 +73,7 @@ def dataset_validate(path: Path = typer.Argument(..., exists=True, dir_okay=Fals
 
 
 @dataset_app.command("summary")
-def dataset_summary(path: Optional[Path] = typer.Argument(None, help="table (default: the bundled dataset)")):
+def dataset_summary(path: Path | None = typer.Argument(None, help="table (default: the bundled dataset)")):
     """Counts per family and target (rows with Tm, Tg, Td, ranges, melts true/false/unknown)."""
     from mlglass.datasets import load_glasses, summarize
     from mlglass.report import summary_table
@@ -86,9 +85,9 @@ def dataset_summary(path: Optional[Path] = typer.Argument(None, help="table (def
 
 
 @dataset_app.command("build-thermal")
-def dataset_build_thermal(shared: Optional[Path] = typer.Option(None, "--shared", help="folder with td.csv and cifs/ "
+def dataset_build_thermal(shared: Path | None = typer.Option(None, "--shared", help="folder with td.csv and cifs/ "
                                                                  "(default ../shared/thermal)"),
-                          out: Optional[Path] = typer.Option(None, "--out", help="output folder (default datasets/)"),
+                          out: Path | None = typer.Option(None, "--out", help="output folder (default datasets/)"),
                           workers: int = typer.Option(2, help="worker processes"),
                           timeout: float = typer.Option(60.0, help="seconds per CIF")):
     """Run the shared thermal set (3,132 MOF CIFs with Td) through the CIF pipeline into datasets/thermal.csv."""
@@ -104,9 +103,9 @@ def dataset_build_thermal(shared: Optional[Path] = typer.Option(None, "--shared"
 
 # --------------------------------------------------------------------------- featurize
 @app.command()
-def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+def featurize(input: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
               output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
-              cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="a CIF file or a folder of CIFs"),
+              cif: Path | None = typer.Option(None, "--cif", exists=True, help="a CIF file or a folder of CIFs"),
               workers: int = typer.Option(1, help="isolated worker processes for CIF files"),
               cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
                                                 help="hard limit in seconds per CIF file (the file gets an error row)"),
@@ -125,10 +124,10 @@ def featurize(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay
 
 # --------------------------------------------------------------------------- train / evaluate / tune
 @app.command()
-def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=False,
+def train(data: list[Path] = typer.Option([], "--data", exists=True, dir_okay=False,
                                           help="extra measurement CSV(s), validated first"),
-          out: Optional[Path] = typer.Option(None, "--out", help="model folder (default: bundled models/)"),
-          params: Optional[Path] = typer.Option(None, "--params", help="tuned parameters JSON"),
+          out: Path | None = typer.Option(None, "--out", help="model folder (default: bundled models/)"),
+          params: Path | None = typer.Option(None, "--params", help="tuned parameters JSON"),
           seed: int = typer.Option(0, help="random seed"),
           coverage: float = typer.Option(0.8, help="nominal coverage of the intervals"),
           cv: bool = typer.Option(True, help="run a grouped CV and store its figures in the metadata")):
@@ -150,8 +149,9 @@ def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=Fa
     dec = meta.get("decomposition")
     if dec:
         hw = dec["td_interval_halfwidth_c"]
-        console.print(f"td: trained on {dec['n_td_train']} thermal train+val frameworks, interval ±{hw['td_cif']:.0f} °C "
-                      f"(CIF) / ±{hw['td_row']:.0f} °C (table row); p_melt = P(Tm < Td) from "
+        console.print(f"td: trained on {dec['n_td_train']} thermal train+val frameworks, "
+                      f"interval ±{hw['td_cif']:.0f} °C (CIF) / ±{hw['td_row']:.0f} °C (table row); "
+                      "p_melt = P(Tm < Td) from "
                       f"{sum(dec['tm_aft']['labels'].values())} censored Tm labels")
     if meta.get("cv_metrics"):
         cvm = meta["cv_metrics"]
@@ -162,12 +162,13 @@ def train(data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=Fa
 
 
 @app.command()
-def evaluate(json_path: Optional[Path] = typer.Option(None, "--json", help="write every figure as JSON"),
-             plots: Optional[Path] = typer.Option(None, "--plots", help="folder for parity and ROC PNGs"),
+def evaluate(json_path: Path | None = typer.Option(None, "--json", help="write every figure as JSON"),
+             plots: Path | None = typer.Option(None, "--plots", help="folder for parity and ROC PNGs"),
              repeats: int = typer.Option(3, help="repeats of the grouped K-fold"),
              folds: int = typer.Option(5, help="folds"),
-             data: List[Path] = typer.Option([], "--data", exists=True, dir_okay=False, help="extra measurement CSV(s)"),
-             params: Optional[Path] = typer.Option(None, "--params", help="tuned parameters JSON"),
+             data: list[Path] = typer.Option([], "--data", exists=True, dir_okay=False,
+                                             help="extra measurement CSV(s)"),
+             params: Path | None = typer.Option(None, "--params", help="tuned parameters JSON"),
              seed: int = typer.Option(0)):
     """Chemistry-grouped CV (default hyperparameters), leave-one-family-out, baselines, per-domain interval coverage."""
     from mlglass.report import evaluation_table
@@ -187,10 +188,10 @@ def evaluate(json_path: Optional[Path] = typer.Option(None, "--json", help="writ
 
 @app.command()
 def tune(trials: int = typer.Option(20, help="optuna trials per target (added to the study)"),
-         timeout: Optional[float] = typer.Option(None, help="seconds per target"),
-         study: Optional[Path] = typer.Option(None, help="SQLite study file (resumed when it exists)"),
-         out: Optional[Path] = typer.Option(None, "--out", help="parameters JSON (default models/tuned_params.json)"),
-         target: List[str] = typer.Option(list(MODEL_TARGETS), help=f"targets to tune: {choices_help(MODEL_TARGETS)}"),
+         timeout: float | None = typer.Option(None, help="seconds per target"),
+         study: Path | None = typer.Option(None, help="SQLite study file (resumed when it exists)"),
+         out: Path | None = typer.Option(None, "--out", help="parameters JSON (default models/tuned_params.json)"),
+         target: list[str] = typer.Option(list(MODEL_TARGETS), help=f"targets to tune: {choices_help(MODEL_TARGETS)}"),
          nested: int = typer.Option(0, help="trials of the nested-CV estimate (0: skip)"),
          seed: int = typer.Option(0)):
     """Tune booster hyperparameters with optuna (grouped CV); train reads the result."""
@@ -208,11 +209,11 @@ def tune(trials: int = typer.Option(20, help="optuna trials per target (added to
 
 # --------------------------------------------------------------------------- predict
 @app.command()
-def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
-            output: Optional[Path] = typer.Option(None, "-o", "--output", help="output .csv or .parquet"),
-            formula: List[str] = typer.Option([], "--formula", help="formula(s), e.g. 'Zn(Im)1.75(bIm)0.25'"),
-            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
-            coverage: Optional[float] = typer.Option(None, help="interval coverage (default: the model's, 0.8)"),
+def predict(input: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+            output: Path | None = typer.Option(None, "-o", "--output", help="output .csv or .parquet"),
+            formula: list[str] = typer.Option([], "--formula", help="formula(s), e.g. 'Zn(Im)1.75(bIm)0.25'"),
+            models: Path | None = typer.Option(None, "--models", help="model folder (default: bundled)"),
+            coverage: float | None = typer.Option(None, help="interval coverage (default: the model's, 0.8)"),
             explain: bool = typer.Option(False, help="add the top contributing descriptors")):
     """Predict Tm, Tg (°C, with intervals) and p_melt for a table or formulas."""
     from mlglass.io import write_table
@@ -239,27 +240,27 @@ def predict(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=F
 
 # --------------------------------------------------------------------------- screening
 @app.command()
-def screen(input: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
+def screen(input: Path | None = typer.Argument(None, exists=True, dir_okay=False, help="candidate table"),
            output: Path = typer.Option(..., "-o", "--output", help="ranked output .csv or .parquet"),
            objective: str = typer.Option("meltable", help=choices_help(OBJECTIVES)),
            risk: str = typer.Option("expected", help=choices_help(RISKS)),
-           tm_max: Optional[float] = typer.Option(None, "--tm-max", help="target: highest acceptable Tm (°C)"),
-           tg_min: Optional[float] = typer.Option(None, "--tg-min", help="target: lowest acceptable Tg (°C)"),
-           p_melt_min: Optional[float] = typer.Option(None, "--p-melt-min", help="constraint on p_melt"),
-           allow: List[str] = typer.Option([], "--allow", help="allowed metal elements"),
-           deny: List[str] = typer.Option([], "--deny", help="excluded metal elements"),
+           tm_max: float | None = typer.Option(None, "--tm-max", help="target: highest acceptable Tm (°C)"),
+           tg_min: float | None = typer.Option(None, "--tg-min", help="target: lowest acceptable Tg (°C)"),
+           p_melt_min: float | None = typer.Option(None, "--p-melt-min", help="constraint on p_melt"),
+           allow: list[str] = typer.Option([], "--allow", help="allowed metal elements"),
+           deny: list[str] = typer.Option([], "--deny", help="excluded metal elements"),
            out_of_domain: str = typer.Option("keep", "--out-of-domain",
                                              help=f"{choices_help(OUT_OF_DOMAIN)} rows whose domain is 'out'"),
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
            workers: int = typer.Option(1, help="local worker processes (also the isolated CIF workers)"),
-           dask: Optional[str] = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
+           dask: str | None = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
            resume: bool = typer.Option(False, help="continue an interrupted screen"),
-           plot: Optional[Path] = typer.Option(None, "--plot", help="PNG map of the screened space"),
-           cif: Optional[Path] = typer.Option(None, "--cif", exists=True, help="folder of CIFs to screen"),
+           plot: Path | None = typer.Option(None, "--plot", help="PNG map of the screened space"),
+           cif: Path | None = typer.Option(None, "--cif", exists=True, help="folder of CIFs to screen"),
            cif_timeout: float = typer.Option(DEFAULT_CIF_TIMEOUT_S, "--cif-timeout",
                                              help="hard limit in seconds per CIF file (the file gets an error row)"),
-           models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+           models: Path | None = typer.Option(None, "--models", help="model folder (default: bundled)"),
            progress: bool = typer.Option(True)):
     """Predict, score and rank candidates; every input row is written (bad rows keep their `error`)."""
     from mlglass.workflows import screen_candidates
@@ -302,13 +303,13 @@ def _num(x) -> str:
 
 
 @app.command("enumerate")
-def enumerate_command(spec: Optional[Path] = typer.Option(None, "--spec", exists=True, help="YAML/TOML spec"),
+def enumerate_command(spec: Path | None = typer.Option(None, "--spec", exists=True, help="YAML/TOML spec"),
               output: Path = typer.Option(..., "-o", "--output", help="output .csv or .parquet"),
-              metal: List[str] = typer.Option([], "--metal", help="e.g. Zn, or Cu(I) / Cu(1) with an oxidation state"),
-              linker: List[str] = typer.Option([], "--linker", help="base linker (library name or SMILES)"),
-              mix: List[str] = typer.Option([], "--mix", help="LIGAND:START:STOP:STEP, e.g. bIm:0:0.5:0.05"),
-              counter_ion: List[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
-              dimensionality: List[int] = typer.Option([], "--dim", help="0-3"),
+              metal: list[str] = typer.Option([], "--metal", help="e.g. Zn, or Cu(I) / Cu(1) with an oxidation state"),
+              linker: list[str] = typer.Option([], "--linker", help="base linker (library name or SMILES)"),
+              mix: list[str] = typer.Option([], "--mix", help="LIGAND:START:STOP:STEP, e.g. bIm:0:0.5:0.05"),
+              counter_ion: list[str] = typer.Option([], "--counter-ion", help="e.g. TPrA:1"),
+              dimensionality: list[int] = typer.Option([], "--dim", help="0-3"),
               base_amount: float = typer.Option(2.0, help="moles of linker per metal"),
               allow_large: bool = typer.Option(False, "--allow-large",
                                                help="required for spaces above 10 million rows"),
@@ -333,8 +334,8 @@ def suggest(input: Path = typer.Argument(..., exists=True, dir_okay=False, help=
             batch: int = typer.Option(10, help="how many experiments to propose"),
             acquisition: str = typer.Option("ucb", help=choices_help(ACQUISITIONS)),
             objective: str = typer.Option("meltable", help=choices_help(OBJECTIVES)),
-            output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
-            models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)"),
+            output: Path | None = typer.Option(None, "-o", "--output", help="write the batch (.csv/.parquet)"),
+            models: Path | None = typer.Option(None, "--models", help="model folder (default: bundled)"),
             out_of_domain: str = typer.Option("keep", "--out-of-domain",
                                               help=f"{choices_help(OUT_OF_DOMAIN)} rows whose domain is 'out'"),
             seed: int = typer.Option(0)):
@@ -383,7 +384,7 @@ def demo(out: Path = typer.Option(Path("out"), help="folder for the demo outputs
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="address to bind (default: this machine only)"),
           port: int = typer.Option(8000, help="TCP port"),
-          models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: bundled)")):
+          models: Path | None = typer.Option(None, "--models", help="model folder (default: bundled)")):
     """Start the local web page (http://HOST:PORT/) and JSON API; stop with Ctrl-C."""
     try:
         from mlglass.web import serve as run_server

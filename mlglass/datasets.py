@@ -136,7 +136,7 @@ def validate_table(frame: pd.DataFrame, *, check_species: bool = True,
     if problems:
         return problems
     ids = frame["id"].tolist()
-    seen: dict[str, int] = {}
+    seen: dict[Any, int] = {}
     for i, ident in enumerate(ids):
         label = ident if not _blank(ident) else f"#{i + 1}"
         if _blank(ident):

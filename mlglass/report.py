@@ -56,8 +56,8 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
         lofo = r["lofo"]
         t.add_row("model, leave-one-family-out", _f(lofo["model"]["mae"]), _f(lofo["model"]["rmse"]),
                   _f(lofo["model"]["r2"], 2), str(lofo["model"]["n"]))
-        t.caption = (f"{int(r['coverage_nominal'] * 100)}% intervals: one width for all rows {r['coverage'] * 100:.0f}% "
-                     f"covered (mean width {r['width_c']:.0f} °C)")
+        t.caption = (f"{int(r['coverage_nominal'] * 100)}% intervals: one width for all rows "
+                     f"{r['coverage'] * 100:.0f}% covered (mean width {r['width_c']:.0f} °C)")
         if "domain_coverage" in r:
             bins = "; ".join(f"{b} n={v['n']} {_pct(v['coverage'])} ({_f(v['width_c'], 0)} °C)"
                              for b, v in r["domain_coverage"].items())
@@ -156,7 +156,8 @@ def prediction_table(frame: pd.DataFrame, title: str, columns: list[str] | None 
 def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
     """Compact view of ranked candidates: Tm and Tg with their intervals in one cell each."""
     t = Table(title=title)
-    for c, kw in (("rank", {"justify": "right"}), ("id", {}), ("metal", {}), ("ligands", {"max_width": 24}), ("ions", {"max_width": 14}),
+    for c, kw in (("rank", {"justify": "right"}), ("id", {}), ("metal", {}), ("ligands", {"max_width": 24}),
+                  ("ions", {"max_width": 14}),
                   ("Tm °C [80%]", {"justify": "right"}), ("Tg °C [80%]", {"justify": "right"}),
                   ("p_melt", {"justify": "right"}), ("domain", {}), ("score", {"justify": "right"})):
         t.add_column(c, overflow="fold", **kw)
@@ -171,7 +172,8 @@ def ranked_table(frame: pd.DataFrame, title: str, n: int = 10) -> Table:
 
     for _, row in frame.head(n).iterrows():
         t.add_row(_cell(row.get("rank", "")), _cell(row.get("id", "")), _cell(row.get("metal", "")),
-                  _cell(row.get("ligands", "")), _cell(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"), _f(row.get("p_melt"), 2),
+                  _cell(row.get("ligands", "")), _cell(row.get("counter_ions", "")), span(row, "tm"), span(row, "tg"),
+                  _f(row.get("p_melt"), 2),
                   _cell(row.get("domain", "")), _f(row.get("score"), 3),
                   *((span(row, "td"), _f(row.get("window_c"), 0)) if with_td else ()))
     return t

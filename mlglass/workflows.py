@@ -7,14 +7,15 @@ returns plain data (DataFrames, dicts) for the caller to print.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from mlglass.datasets import coerce_types, load_glasses, validate_table
-from mlglass.io import read_table
 from mlglass.errors import OptionError, SchemaError
+from mlglass.io import read_table
 from mlglass.options import MODEL_TARGETS
 from mlglass.schema import COMPOSITION_COLUMNS, blank_mask
 
@@ -321,10 +322,9 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     -------
     mlglass.screen.ScreenResult
     """
-    from mlglass.io import check_output_path
+    from mlglass.io import check_output_path, read_header
     from mlglass.models.predictor import default_model_dir
     from mlglass.screen import plot_screen, screen_file
-    from mlglass.io import read_header
 
     # every output path is checked before any computation
     check_output_path(output_path, inputs=[input_path], field="output_path")

@@ -52,8 +52,9 @@ def test_long_values_are_shortened_in_the_message():
 
 
 def test_screening_options_raise_option_errors_not_record_errors():
-    from mlglass.screen import score_predictions
     import pandas as pd
+
+    from mlglass.screen import score_predictions
 
     pred = pd.DataFrame({"tm_c": [300.0], "tg_c": [250.0], "p_melt": [0.9]})
     with pytest.raises(OptionError, match="objective") as info:

@@ -439,7 +439,7 @@ def test_dask_address_is_validated(cands, tmp_path, tiny_model_dir):
 
 @pytest.mark.slow
 def test_unreachable_dask_scheduler_is_a_clear_error(cands, tmp_path, tiny_model_dir, monkeypatch):
-    import mlglass.screen.scale as scale
+    import mlglass.screen.backends as scale
     from mlglass.screen import screen_file
     from mlglass.screen.scoring import ScreenOptionError
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from pymatgen.core.periodic_table import Element
 
@@ -64,7 +64,7 @@ _PEARSON_ACIDS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_element(symbol: str) -> bool:
     """True if ``symbol`` is a chemical element symbol (case-sensitive, e.g. ``"Zn"``)."""
     if not isinstance(symbol, str) or not symbol.isascii() or not symbol.isalpha() or len(symbol) > 3:
@@ -76,7 +76,7 @@ def is_element(symbol: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_metal(symbol: str) -> bool:
     """True for metals (pymatgen ``is_metal``); metalloids such as B and Si are not network metals."""
     if not is_element(symbol):
@@ -90,7 +90,7 @@ def _element(symbol: str, field: str = "metal") -> Element:
     return Element(symbol)
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_oxidation_state(symbol: str) -> int:
     """Lowest positive common oxidation state of an element (pymatgen), e.g. Zn 2, Co 2, Cu 2, Au 3.
 
@@ -113,15 +113,15 @@ def _valence_counts(el: Element) -> tuple[int, int, int]:
     """(d, f, s) electrons of the open valence shells of the neutral atom."""
     config = el.full_electronic_structure
     max_n = max(n for n, _, _ in config)
-    s = sum(occ for n, l, occ in config if l == "s" and n == max_n)
-    d_shells = [(n, occ) for n, l, occ in config if l == "d"]
-    f_shells = [(n, occ) for n, l, occ in config if l == "f"]
+    s = sum(occ for n, sub, occ in config if sub == "s" and n == max_n)
+    d_shells = [(n, occ) for n, sub, occ in config if sub == "d"]
+    f_shells = [(n, occ) for n, sub, occ in config if sub == "f"]
     d = max(d_shells)[1] if d_shells and max(d_shells)[0] == max_n - 1 else 0
     f = max(f_shells)[1] if f_shells and max(f_shells)[0] == max_n - 2 else 0
     return d, f, s
 
 
-@lru_cache(maxsize=None)
+@cache
 def d_electron_count(symbol: str, oxidation_state: float) -> int:
     """Number of d electrons of the ion M^(ox+).
 
@@ -179,7 +179,7 @@ def cfse(d_count: int, geometry: str = "octahedral", *, unit: str = "own") -> fl
     occ_upper = [0] * upper
     orbitals = [("l", i) for i in range(lower)] + [("u", i) for i in range(upper)]
     remaining = d_count
-    for spin_pass in range(2):  # high spin: one electron per orbital first
+    for _spin_pass in range(2):  # high spin: one electron per orbital first
         for kind, i in orbitals:
             if remaining == 0:
                 break
@@ -194,7 +194,7 @@ def cfse(d_count: int, geometry: str = "octahedral", *, unit: str = "own") -> fl
     return round(value, 6) + 0.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def pearson_hardness_ev(symbol: str, oxidation_state: float) -> float:
     """Absolute (Parr-Pearson) hardness of the cation M^(z+) in eV: (I_(z+1) - I_z) / 2.
 
@@ -220,7 +220,7 @@ def pearson_hardness_ev(symbol: str, oxidation_state: float) -> float:
     return (1 - w) * eta(lo) + w * eta(lo + 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def shannon_ionic_radius(symbol: str, oxidation_state: float, coordination: str = "VI") -> float:
     """Shannon (1976) *ionic* radius of M^(ox+) at a coordination number, in angstrom.
 

@@ -29,7 +29,7 @@ from importlib import resources
 from typing import Any
 
 import pandas as pd
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 
 from mlglass.errors import InvalidSmilesError, UnknownSpeciesError
@@ -48,7 +48,7 @@ __all__ = [
     "MAX_HEAVY_ATOMS",
 ]
 
-RDLogger.DisableLog("rdApp.*")
+rdBase.DisableLog("rdApp.*")
 
 #: Longest SMILES accepted (characters) and largest species (heavy atoms).
 MAX_SMILES_LENGTH = 600
@@ -146,7 +146,7 @@ def _name_index() -> tuple[dict[str, int], dict[str, int]]:
     exact: dict[str, int] = {}
     folded: dict[str, int] = {}
     for i, row in enumerate(lib.itertuples(index=False)):
-        names = [row.name] + [a.strip() for a in str(row.aliases).split(";") if a.strip()]
+        names = [str(row.name)] + [a.strip() for a in str(row.aliases).split(";") if a.strip()]
         for n in names:
             exact.setdefault(n, i)
             folded.setdefault(n.casefold(), i)
@@ -310,7 +310,7 @@ def _longest_flexible_chain(mol: Chem.Mol) -> int:
                 if v not in dist:
                     dist[v] = dist[u] + 1
                     stack.append(v)
-        node = max(dist, key=dist.get)
+        node = max(dist, key=lambda k: dist[k])
         seen.update(dist)
         return node, dist[node]
 
@@ -377,7 +377,7 @@ def resonance_budget(max_steps: int):
                 self.limit = limit
                 self.steps = 0
 
-            def __call__(self) -> bool:
+            def __call__(self) -> bool:  # type: ignore[override]  # the stub's base declares no __call__ signature
                 self.steps += 1
                 return self.steps < self.limit
 

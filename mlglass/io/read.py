@@ -12,9 +12,9 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_string_dtype(s.dtype) and not s.isna().any() and \
-                (s.dtype != object or s.map(type).eq(str).all()):
+                (s.dtype != object or s.map(lambda v: isinstance(v, str)).all()):
             out[str(col)] = s
             continue
         obj = s.astype(object)

@@ -19,7 +19,7 @@ import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -136,7 +136,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, escape_formulas: bool 
             if escape_formulas:
                 data = escape_spreadsheet_formulas(data)
                 data.columns = escape_header(data.columns)
-            quoting = csv.QUOTE_ALL if _has_cr(data) else csv.QUOTE_MINIMAL
+            quoting: Literal[0, 1] = csv.QUOTE_ALL if _has_cr(data) else csv.QUOTE_MINIMAL
             with atomic_write(path, "w") as fh:
                 data.to_csv(fh, index=False, quoting=quoting)
         else:

@@ -48,15 +48,15 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlglass.errors import SchemaError
+from mlglass.errors import SchemaError, ScreenOptionError
 from mlglass.options import ACQUISITIONS
 from mlglass.screen.chunks import mask_error_rows
-from mlglass.errors import ScreenOptionError
 from mlglass.screen.scoring import ScoreOptions, score_predictions
 
 __all__ = ["ACQUISITIONS", "acquisition_values", "suggest_batch", "suggest_file", "composition_similarity"]
@@ -146,7 +146,7 @@ def _to_text(v: Any) -> str:
 
 
 def _row_composition(metal: Any, ligands: Any, counter: Any, formula: Any, cache: dict) -> tuple[dict, dict, dict]:
-    key = (metal, ligands, counter, formula)
+    key: tuple[Any, ...] = (metal, ligands, counter, formula)
     try:
         hit = cache.get(key)
     except TypeError:  # unhashable cell (a list from a Parquet list column): read it as text
@@ -158,6 +158,7 @@ def _row_composition(metal: Any, ligands: Any, counter: Any, formula: Any, cache
     from mlglass.records import parse_amounts, parse_metals, record_from_mapping
     from mlglass.schema import is_blank as blank
 
+    parts: tuple[Sequence[tuple[str, float]], Sequence[tuple[str, float]], Sequence[tuple[str, float]]]
     try:
         if blank(metal) and blank(ligands) and not blank(formula):
             rec = record_from_mapping({"formula": str(formula)})
@@ -372,8 +373,8 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
     pandas.DataFrame
         See :func:`suggest_batch`.
     """
-    from mlglass.io import read_table
     from mlglass._progress import row_progress
+    from mlglass.io import read_table
     from mlglass.screen.stream import _resolve_predictor
 
     if similarity not in ("composition", "descriptors"):

@@ -61,7 +61,8 @@ False`` and rank last; so do rows whose needed predictions are NaN.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,7 +193,7 @@ class ScoreOptions:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in
                 ((k, getattr(self, k)) for k in self.__slots__)}
 
-    def with_risk(self, risk: str) -> "ScoreOptions":
+    def with_risk(self, risk: str) -> ScoreOptions:
         """Copy with another risk attitude."""
         d = self.to_dict()
         d["risk"] = risk

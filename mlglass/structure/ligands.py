@@ -31,10 +31,10 @@ dimethylammonium +1.
 Resonance form: xyz2mol puts charges wherever its search ends (imidazolate as
 ``c1[cH-]ncn1``). When the placement can be ambiguous (a charged carbon, a
 charged ring atom, or a non-aromatic ring of sp2 atoms), the resonance
-structures (``Chem.ResonanceMolSupplier``, at most 512) are scored by negatively charged carbons, then aromatic atoms (more is better),
-then number of charged atoms, and the lexicographically smallest canonical
-SMILES of the best score is the ligand's name. The search is bounded by
-design: RDKit's progress callback stops it after :data:`MAX_RESONANCE_WORK`
+structures (``Chem.ResonanceMolSupplier``, at most 512) are scored by negatively
+charged carbons, then aromatic atoms (more is better), then number of charged
+atoms, and the lexicographically smallest canonical SMILES of the best score is
+the ligand's name. The search is bounded by design: RDKit's progress callback stops it after :data:`MAX_RESONANCE_WORK`
 (steps x the largest conjugated group's atoms squared) per structure and
 :data:`MAX_RESONANCE_WORK_PER_FRAGMENT` per fragment, and a conjugated group
 of more than :data:`MAX_RESONANCE_GROUP_ATOMS` atoms is not searched (all fixed
@@ -68,52 +68,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlglass.structure.bonds import BondGraph
+from mlglass.structure.fragment_labels import (
+    SOLVENT_SMILES_RAW,
+    fragment_formula,
+    fragment_key,
+    hill_formula,
+    is_solvent,
+    solvent_table,
+)
 from mlglass.structure.fragments import Fragment
+from mlglass.structure.molecules import (
+    NORMAL_VALENCE,
+    build_mol,
+    deprotonate,
+    fragment_smiles,
+    single_atom_smiles,
+    underbonded_carbons,
+)
 
 __all__ = ["PerceivedFragment", "perceive_fragment", "canonical_ligand_smiles", "fragment_key", "fragment_formula",
            "FragmentPerceptionError", "SOLVENT_SMILES_RAW", "solvent_table", "is_solvent", "charge_sequence"]
 
-_NORMAL_VALENCE = {"O": 2, "S": 2, "Se": 2, "Te": 2, "N": 3, "P": 3, "As": 3, "C": 4, "Si": 4,
-                   "F": 1, "Cl": 1, "Br": 1, "I": 1, "H": 1, "B": 3}
 _NO_POSITIVE = {"C", "O", "S", "Se", "F", "Cl", "Br", "I"}
-
-#: Canonical SMILES of common crystallisation/synthesis solvents. A fragment
-#: with one of these SMILES that is *not* bonded to a metal is a solvent guest.
-SOLVENT_SMILES_RAW = {
-    "water": "O", "methanol": "CO", "ethanol": "CCO", "1-propanol": "CCCO", "2-propanol": "CC(C)O",
-    "DMF": "CN(C)C=O", "DEF": "CCN(CC)C=O", "DMA": "CC(=O)N(C)C", "NMP": "CN1CCCC1=O",
-    "DMSO": "CS(C)=O", "acetone": "CC(C)=O", "acetonitrile": "CC#N", "THF": "C1CCOC1",
-    "1,4-dioxane": "C1COCCO1", "diethyl ether": "CCOCC", "benzene": "c1ccccc1", "toluene": "Cc1ccccc1",
-    "chlorobenzene": "Clc1ccccc1", "xylene": "Cc1ccccc1C", "p-xylene": "Cc1ccc(C)cc1",
-    "m-xylene": "Cc1cccc(C)c1", "dichloromethane": "ClCCl", "chloroform": "ClC(Cl)Cl",
-    "tetrachloromethane": "ClC(Cl)(Cl)Cl", "cyclohexane": "C1CCCCC1", "hexane": "CCCCCC",
-    "pentane": "CCCCC", "ethyl acetate": "CCOC(C)=O", "ethylene glycol": "OCCO", "formamide": "NC=O",
-    "nitrobenzene": "O=[N+]([O-])c1ccccc1", "pyridine": "c1ccncc1", "formic acid": "O=CO",
-    "acetic acid": "CC(=O)O", "mesitylene": "Cc1cc(C)cc(C)c1", "ammonia": "N",
-}
-
-
-def _canon(smiles: str) -> str:
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    return Chem.MolToSmiles(mol) if mol is not None else smiles
-
-
-_SOLVENTS: dict[str, str] | None = None
-
-
-def solvent_table() -> dict[str, str]:
-    """Canonical SMILES -> solvent name."""
-    global _SOLVENTS
-    if _SOLVENTS is None:
-        _SOLVENTS = {_canon(s): name for name, s in SOLVENT_SMILES_RAW.items()}
-    return _SOLVENTS
-
-
-def is_solvent(smiles: str) -> str | None:
-    """Name of the solvent with this canonical SMILES, or ``None``."""
-    return solvent_table().get(smiles)
 
 
 class FragmentPerceptionError(ValueError):
@@ -141,57 +117,6 @@ def charge_sequence(bonded_to_metal: bool, n_contacts: int) -> list[int]:
     for k in range(1, 5):
         seq += [k, -k]
     return seq
-
-
-def _formula(symbols: list[str]) -> str:
-    from collections import Counter
-
-    c = Counter(symbols)
-    order = (["C"] if "C" in c else []) + (["H"] if "H" in c else [])
-    order += sorted(k for k in c if k not in ("C", "H"))
-    return "".join(f"{el}{c[el] if c[el] > 1 else ''}" for el in order)
-
-
-def fragment_formula(fragment: Fragment, graph: BondGraph) -> str:
-    """Hill-ordered formula of a fragment, e.g. ``C8H4O4``."""
-    return _formula([graph.symbols[i] for i in fragment.atoms])
-
-
-def fragment_key(fragment: Fragment, graph: BondGraph) -> str:
-    """Exact key of a fragment's labelled bond graph: RDKit canonical SMILES with all bonds single and
-    every H explicit. Two fragments with the same key are the same species up to geometry."""
-    from rdkit import Chem
-
-    rw = Chem.RWMol()
-    for a in fragment.atoms:
-        atom = Chem.Atom(graph.symbols[a])
-        atom.SetNoImplicit(True)
-        rw.AddAtom(atom)
-    for i, j in fragment.internal_bonds(graph):
-        rw.AddBond(i, j, Chem.BondType.SINGLE)
-    mol = rw.GetMol()
-    mol.UpdatePropertyCache(strict=False)
-    Chem.FastFindRings(mol)
-    return Chem.MolToSmiles(mol)
-
-
-def _single_atom_smiles(symbol: str, n_h: int) -> tuple[str, int]:
-    from rdkit import Chem
-
-    if symbol == "H" and n_h == 0:
-        charge = -1  # a hydride on a metal
-    else:
-        valence = _NORMAL_VALENCE.get(symbol)
-        charge = (n_h - valence) if valence is not None else 0
-    mol = Chem.RWMol()
-    atom = Chem.Atom(symbol)
-    atom.SetFormalCharge(int(charge))
-    atom.SetNumExplicitHs(int(n_h))
-    atom.SetNoImplicit(True)
-    mol.AddAtom(atom)
-    m = mol.GetMol()
-    Chem.SanitizeMol(m)
-    return Chem.MolToSmiles(m), int(charge)
 
 
 def _sensible(mol) -> bool:
@@ -360,25 +285,6 @@ def canonical_ligand_smiles(smiles: str) -> str:
     return best[1] if best is not None else Chem.MolToSmiles(mol)
 
 
-def _build_mol(symbols, bonds, coords):
-    from rdkit import Chem
-    from rdkit.Geometry import Point3D
-
-    rw = Chem.RWMol()
-    for sym in symbols:
-        atom = Chem.Atom(sym)
-        atom.SetNoImplicit(True)
-        rw.AddAtom(atom)
-    for i, j in bonds:
-        rw.AddBond(int(i), int(j), Chem.BondType.SINGLE)
-    conf = Chem.Conformer(len(symbols))
-    for k, (x, y, z) in enumerate(np.asarray(coords, dtype=float)):
-        conf.SetAtomPosition(k, Point3D(float(x), float(y), float(z)))
-    conf.Set3D(True)
-    rw.AddConformer(conf, assignId=True)
-    return rw.GetMol()
-
-
 def _determine(mol, q: int, max_iterations: int):
     """Copy of ``mol`` with bond orders for total charge ``q``, or None."""
     from rdkit import Chem
@@ -390,25 +296,6 @@ def _determine(mol, q: int, max_iterations: int):
                                              maxIterations=max_iterations)
         Chem.SanitizeMol(m)
     except Exception:  # noqa: BLE001 - RDKit signals "no valid structure" with various exception types
-        return None
-    return m
-
-
-def _deprotonate(mol, added: list[int]):
-    """Remove the helper H atoms ``added`` (indices), lowering their partner's formal charge by one each."""
-    from rdkit import Chem
-
-    rw = Chem.RWMol(mol)
-    for h in sorted(added, reverse=True):
-        partner = rw.GetAtomWithIdx(h).GetNeighbors()[0]
-        partner.SetFormalCharge(partner.GetFormalCharge() - 1)
-        partner.SetNoImplicit(True)
-        partner.SetNumExplicitHs(0)
-        rw.RemoveAtom(h)
-    m = rw.GetMol()
-    try:
-        Chem.SanitizeMol(m)
-    except Exception:  # noqa: BLE001
         return None
     return m
 
@@ -430,7 +317,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
     if fragment.periodic:
         raise ValueError("periodic fragment is not a molecule")
     symbols = [graph.symbols[i] for i in fragment.atoms]
-    formula = _formula(symbols)
+    formula = hill_formula(symbols)
     heavy = [k for k, s in enumerate(symbols) if s != "H"]
     if len(heavy) <= 1:
         if heavy:
@@ -438,12 +325,12 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
             n_h = len(symbols) - 1
         else:  # lone H atoms
             sym, n_h = "H", 0
-        smi, q = _single_atom_smiles(sym, n_h)
+        smi, q = single_atom_smiles(sym, n_h)
         return PerceivedFragment(smi, q, formula, len(heavy))
 
     coords = np.asarray(fragment.cart_coords(structure), dtype=float)
     bonds = fragment.internal_bonds(graph)
-    base = _build_mol(symbols, bonds, coords)
+    base = build_mol(symbols, bonds, coords)
     n_electrons = sum(a.GetAtomicNum() for a in base.GetAtoms())
     pos = {a: k for k, a in enumerate(fragment.atoms)}
     contact_atoms = sorted({pos[a] for a, _, _ in fragment.metal_contacts})
@@ -484,7 +371,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
     # that molecule, and remove the helper H atoms again.
     degree = [a.GetDegree() for a in base.GetAtoms()]
     donors = [k for k in contact_atoms
-              if symbols[k] in ("N", "O", "S", "Se") and degree[k] < _NORMAL_VALENCE[symbols[k]]]
+              if symbols[k] in ("N", "O", "S", "Se") and degree[k] < NORMAL_VALENCE[symbols[k]]]
     prot, added = None, []
     if donors:
         dist = Chem.GetDistanceMatrix(base)
@@ -498,7 +385,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
                 groups.append([k])
         sites = [grp[0] for grp in groups]
         lattice = structure.lattice
-        metal_pos = {}
+        metal_pos: dict[int, np.ndarray] = {}
         for a, m_idx, img in fragment.metal_contacts:
             metal_pos.setdefault(pos[a], lattice.get_cartesian_coords(structure[m_idx].frac_coords + np.array(img)))
         h_coords = []
@@ -506,7 +393,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
             v = metal_pos[k] - coords[k]
             h_coords.append(coords[k] + v / max(np.linalg.norm(v), 1e-6))
         n0 = len(symbols)
-        prot = _build_mol(symbols + ["H"] * len(sites), list(bonds) + [(k, n0 + i) for i, k in enumerate(sites)],
+        prot = build_mol(symbols + ["H"] * len(sites), list(bonds) + [(k, n0 + i) for i, k in enumerate(sites)],
                           np.vstack([coords, np.array(h_coords)]))
         added = list(range(n0, n0 + len(sites)))
         n_el_p = n_electrons + len(sites)
@@ -526,7 +413,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
         m = _determine(prot, q_tried, iterations)
         if m is None:
             return None
-        final = _deprotonate(m, added)
+        final = deprotonate(m, added)
         return None if final is None else (q_tried - len(added), final)
 
     # choose: fewest carbanions, most aromatic atoms, smallest |q|, route, order.
@@ -571,7 +458,7 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
             f"RDKit found no closed-shell structure for fragment {formula} at charges {tried}; "
             "hydrogen atoms are probably missing or extra (disorder)")
     _, q, form = best
-    bare = _underbonded_carbons(form, contact_atoms)
+    bare = underbonded_carbons(form, contact_atoms)
     if bare:
         raise FragmentPerceptionError(
             f"fragment {formula} has {len(bare)} carbon atom(s) with at most two neighbours and no triple or "
@@ -579,36 +466,4 @@ def perceive_fragment(fragment: Fragment, structure, graph: BondGraph, *,
     if form.GetNumConformers() == 0:
         form = Chem.Mol(form)
         form.AddConformer(base.GetConformer(), assignId=True)
-    return PerceivedFragment(_smiles(form), int(q), formula, len(heavy), _has_carbanion(form), capped)
-
-
-def _underbonded_carbons(mol, contact_atoms) -> list[int]:
-    """Carbons that must have lost an H: <= 2 neighbours (metals included), no triple bond, no acyclic C=C=X."""
-    from rdkit import Chem
-
-    contacts = set(contact_atoms)
-    out = []
-    for atom in mol.GetAtoms():
-        if atom.GetSymbol() != "C":
-            continue
-        n = atom.GetDegree() + atom.GetTotalNumHs() + (1 if atom.GetIdx() in contacts else 0)
-        if n > 2:
-            continue
-        types = [b.GetBondType() for b in atom.GetBonds()]
-        if Chem.BondType.TRIPLE in types:
-            continue
-        if n == 2 and types.count(Chem.BondType.DOUBLE) == 2 and not atom.IsInRing():
-            continue  # S=C=N-, O=C=O, N=C=N
-        out.append(atom.GetIdx())
-    return out
-
-
-def _smiles(mol) -> str:
-    from rdkit import Chem
-
-    mol = Chem.Mol(mol)
-    Chem.AssignStereochemistryFrom3D(mol)
-    for atom in mol.GetAtoms():
-        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
-    mol = Chem.RemoveHs(mol)
-    return Chem.MolToSmiles(mol)
+    return PerceivedFragment(fragment_smiles(form), int(q), formula, len(heavy), _has_carbanion(form), capped)

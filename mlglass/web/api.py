@@ -98,7 +98,7 @@ def _frame_from_rows(rows: Any) -> pd.DataFrame:
 
 @router.post("/predict")
 async def predict(request: Request) -> dict[str, Any]:
-    """``{"rows": [...]}`` or ``{"formulas": [...]}`` (+ ``explain``, ``coverage``, ``nearest``) -> ``{"rows": [...]}``."""
+    """``{"rows": [...]}`` or ``{"formulas": [...]}`` (+ ``explain``, ``coverage``, ``nearest``) -> rows."""
     try:
         body = await request.json()
     except ValueError:
@@ -230,17 +230,17 @@ async def screen(request: Request) -> dict[str, Any]:
         items = [e.strip() for e in re.split(r"[,;\s]+", text) if e.strip()]
         return items or None
 
-    options = {"objective": objective, "risk": risk, "tm_max": _number(form.get("tm_max"), "tm_max"),
-               "tg_min": _number(form.get("tg_min"), "tg_min"),
-               "p_melt_min": _number(form.get("p_melt_min"), "p_melt_min"),
-               "allow_elements": elements("allow"), "deny_elements": elements("deny"), "top_n": EXPLAINED_TOP}
+    tm_max, tg_min = _number(form.get("tm_max"), "tm_max"), _number(form.get("tg_min"), "tg_min")
+    p_melt_min = _number(form.get("p_melt_min"), "p_melt_min")
+    allow, deny = elements("allow"), elements("deny")
+    options = {"objective": objective, "risk": risk, "tm_max": tm_max, "tg_min": tg_min, "p_melt_min": p_melt_min,
+               "allow_elements": allow, "deny_elements": deny, "top_n": EXPLAINED_TOP}
     show = _whole(form.get("top"), "top", 1, 500, 50)
     try:  # options are checked before the upload is stored
         from mlglass.screen import ScoreOptions
 
-        ScoreOptions(objective, risk, tm_max=options["tm_max"], tg_min=options["tg_min"],
-                     p_melt_min=options["p_melt_min"], allow_elements=options["allow_elements"],
-                     deny_elements=options["deny_elements"])
+        ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min, allow_elements=allow,
+                     deny_elements=deny)
     except MlglassError as err:
         raise _bad(str(err), 422) from None
     job_id, folder = jobs.new_folder()
