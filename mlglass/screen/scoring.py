@@ -69,6 +69,7 @@ import pandas as pd
 
 from mlglass.errors import RecordError, SchemaError, ScreenOptionError
 from mlglass.options import OBJECTIVES, OUT_OF_DOMAIN, RISKS
+from mlglass.schema import text_column
 
 __all__ = [
     "OUT_OF_DOMAIN",
@@ -231,8 +232,7 @@ def metal_elements(frame: pd.DataFrame) -> list[frozenset[str]]:
     return [sets[c] for c in codes]
 
 
-def _blank_text(s: pd.Series) -> pd.Series:
-    return s.where(s.notna(), "").astype(str)
+_blank_text = text_column  # missing -> "" (the rule of mlglass.schema)
 
 
 def _metal_element_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[str]]]:

@@ -237,7 +237,12 @@ def _head(ranked_csv: Path, n: int):
     """The first ``n`` rows of a ranked CSV; columns whose every non-empty cell is a number become numbers."""
     import pandas as pd
 
-    top = pd.read_csv(ranked_csv, dtype=str, keep_default_na=False, nrows=n)
+    from mlglass.io import read_chunks
+
+    top = next(read_chunks(ranked_csv, n, field="output"), None)
+    if top is None:
+        return pd.DataFrame()
+    top = top.reset_index(drop=True)
     for col in top.columns:
         values = top[col]
         filled = values != ""
