@@ -238,3 +238,20 @@ def test_cli_default_limit_matches_the_library():
     from mlglass.structure import DEFAULT_TIMEOUT_S
 
     assert DEFAULT_CIF_TIMEOUT_S == DEFAULT_TIMEOUT_S
+
+
+def test_workers_import_the_installed_package_from_any_folder(tmp_path, monkeypatch):
+    """The pool puts the folder ``mlglass`` was imported from first on the workers' path (no repository layout)."""
+    import subprocess
+    import sys
+
+    import mlglass
+    from mlglass.structure._pool import _worker_env
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    env = _worker_env()
+    first = env["PYTHONPATH"].split(os.pathsep)[0]
+    assert Path(first, "mlglass", "__init__.py").samefile(mlglass.__file__)
+    out = subprocess.run([sys.executable, "-c", "import mlglass; print(mlglass.__file__)"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(out).samefile(mlglass.__file__)

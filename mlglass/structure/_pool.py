@@ -21,9 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import IO, Any, cast
 
 __all__ = ["run_isolated", "FileOutcome"]
 
@@ -51,7 +52,11 @@ class _Worker:
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "mlglass.structure._worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr, env=env, close_fds=True)
-        os.set_blocking(self.proc.stdout.fileno(), False)
+        if self.proc.stdin is None or self.proc.stdout is None:  # not reached: both are PIPE
+            raise RuntimeError("worker process started without pipes")
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
+        os.set_blocking(self.stdout.fileno(), False)
         self.buffer = b""
         self.ready = False
         self.task: int | None = None
@@ -59,8 +64,8 @@ class _Worker:
         self.stage = ""
 
     def send(self, msg: dict[str, Any]) -> None:
-        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-        self.proc.stdin.flush()
+        self.stdin.write((json.dumps(msg) + "\n").encode())
+        self.stdin.flush()
 
     def read_messages(self) -> tuple[list[dict[str, Any]], bool]:
         """Messages available now, and whether the worker closed its end (exited)."""
@@ -68,7 +73,7 @@ class _Worker:
         chunks = []
         while True:
             try:
-                data = os.read(self.proc.stdout.fileno(), 1 << 16)
+                data = os.read(self.stdout.fileno(), 1 << 16)
             except BlockingIOError:
                 break
             if not data:
@@ -105,7 +110,7 @@ class _Worker:
         self.close()
 
     def close(self) -> None:
-        for f in (self.proc.stdin, self.proc.stdout):
+        for f in (self.stdin, self.stdout):
             try:
                 f.close()
             except OSError:
@@ -131,11 +136,22 @@ class _Worker:
         return f"exit code {code}"
 
 
-def _worker_env() -> dict[str, str]:
+def _package_import_root() -> str:
+    """The folder this process imported ``mlglass`` from (a site-packages folder, a source checkout, a wheel).
+
+    Taken from the installed package's own location (``mlglass/__init__.py`` -> its parent folder), so a
+    worker imports the same ``mlglass`` as the parent however it was installed; no repository layout is assumed.
+    """
     import mlglass
 
+    package_dir = Path(os.path.abspath(mlglass.__file__)).parent  # .../mlglass
+    return str(package_dir.parent)
+
+
+def _worker_env() -> dict[str, str]:
+    """The parent's environment with the package's import root first on ``PYTHONPATH``."""
     env = dict(os.environ)
-    root = str(Path(mlglass.__file__).resolve().parents[1])
+    root = _package_import_root()
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONHASHSEED", "0")
     env.setdefault("OMP_NUM_THREADS", "1")
@@ -174,11 +190,11 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
     def spawn() -> None:
         w = _Worker(env)
         workers.append(w)
-        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+        sel.register(w.stdout, selectors.EVENT_READ, w)
 
     def retire(w: _Worker, kill: bool) -> None:
         try:
-            sel.unregister(w.proc.stdout)
+            sel.unregister(w.stdout)
         except (KeyError, ValueError):
             pass
         workers.remove(w)
@@ -189,6 +205,8 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
 
     def fail(w: _Worker, error: str) -> None:
         k = w.task
+        if k is None:  # an idle worker has no file to fail
+            return
         elapsed = time.monotonic() - w.started
         w.task = None
         on_done(FileOutcome(index=k, error=error, stage=w.stage, seconds=elapsed))
@@ -210,7 +228,7 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
             if timeout is not None and busy:
                 wait = max(0.0, min(w.started + timeout for w in busy) - time.monotonic())
             for key, _ in sel.select(wait):
-                w: _Worker = key.data
+                w = cast(_Worker, key.data)  # registered with its worker as data in spawn()
                 if w not in workers:
                     continue
                 msgs, eof = w.read_messages()
@@ -220,7 +238,7 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
                         start_failures = 0
                     elif msg.get("task") == w.task and "stage" in msg:
                         w.stage = msg["stage"]
-                    elif msg.get("task") == w.task and "row" in msg:
+                    elif w.task is not None and msg.get("task") == w.task and "row" in msg:
                         k = w.task
                         w.task = None
                         on_done(FileOutcome(index=k, row=msg["row"], cacheable=bool(msg.get("cacheable")),
@@ -256,7 +274,7 @@ def run_isolated(paths: Sequence[str], indices: Sequence[int], *, n_workers: int
             graceful = w.ready and w.task is None
             if graceful:
                 try:
-                    w.proc.stdin.close()
+                    w.stdin.close()
                 except OSError:
                     pass
             retire(w, kill=not graceful)

@@ -10,7 +10,7 @@ listener :func:`enter` costs one attribute lookup.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["STAGES", "enter", "set_listener"]
 

@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 STALL_ENV = "MLGLASS_TEST_STALL"
@@ -68,6 +69,38 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class _TaskClock:
+    """Stage listener for one task: reports every stage entered and sums wall-clock seconds per stage.
+
+    Parameters
+    ----------
+    task : int
+        The parent's task number, echoed in every message.
+    stem : str
+        The file's name without extension (matched by the test hooks).
+    send : callable
+        Writes one message to the parent.
+    hooks : list of (stage, stem, action)
+        Test hooks: ``action()`` runs when the file (with that stem, if given) enters ``stage``.
+    """
+
+    def __init__(self, task: int, stem: str, send: Callable[[dict[str, Any]], None],
+                 hooks: list[tuple[str, str, Callable[[], None]]]):
+        self.task, self.stem, self.send, self.hooks = task, stem, send, hooks
+        self.timings: dict[str, float] = {}  # stage -> seconds
+        self.stage = "start"
+        self.since = time.perf_counter()
+
+    def enter(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + now - self.since
+        self.stage, self.since = stage, now
+        self.send({"task": self.task, "stage": stage})
+        for hook_stage, hook_stem, action in self.hooks:
+            if stage == hook_stage and (not hook_stem or hook_stem == self.stem):
+                action()
+
+
 def main() -> int:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # stray prints from libraries go to stderr
@@ -79,7 +112,7 @@ def main() -> int:
     from mlglass.structure.batch import _process_one, _warm_up
 
     _warm_up()
-    hooks = []
+    hooks: list[tuple[str, str, Callable[[], None]]] = []
     for env, action in ((STALL_ENV, _stall_in_c), (CRASH_ENV, lambda: os.kill(os.getpid(), signal.SIGKILL))):
         spec = os.environ.get(env, "")
         if spec:
@@ -97,25 +130,15 @@ def main() -> int:
         task = json.loads(line)
         k, path = task["task"], task["path"]
         stem = os.path.splitext(os.path.basename(path))[0]
-        timings: dict[str, float] = {}
-        current = ["start", time.perf_counter()]
-
-        def listener(stage: str) -> None:
-            now = time.perf_counter()
-            timings[current[0]] = timings.get(current[0], 0.0) + now - current[1]
-            current[0], current[1] = stage, now
-            send({"task": k, "stage": stage})
-            for hook_stage, hook_stem, action in hooks:
-                if stage == hook_stage and (not hook_stem or hook_stem == stem):
-                    action()
-
-        _stages.set_listener(listener)
+        clock = _TaskClock(k, stem, send, hooks)
+        _stages.set_listener(clock.enter)
         cpu0 = time.process_time()
         try:
             row = _process_one(path, bool(task.get("drop_solvent", True)), None)
         finally:
             _stages.set_listener(None)
-        listener("done")
+        clock.enter("done")
+        timings = clock.timings
         timings.pop("start", None)
         cacheable = bool(row.pop("_cacheable", False))
         try:

@@ -41,8 +41,9 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mlglass._io import atomic_write_text
 from mlglass.errors import MlglassError
@@ -165,7 +166,8 @@ def _folder_entries(folder: Path) -> tuple[list[Path], dict[int, str]]:
         if q.is_symlink():
             target = Path(os.path.realpath(q))
             if not target.exists():
-                errors[len(paths)] = f"dangling symbolic link: {q.name} points to {os.readlink(q)}, which does not exist"
+                errors[len(paths)] = (f"dangling symbolic link: {q.name} points to {os.readlink(q)}, "
+                                      "which does not exist")
             elif not target.is_relative_to(root):
                 errors[len(paths)] = (f"symbolic link not followed: {q.name} points outside the folder "
                                       f"({target})")
@@ -261,23 +263,23 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
     todo: list[int] = []
     for k, p in enumerate(paths):
         if k in refused:
-            rows[k] = _empty_row(str(p), refused[k])
-            _note(stats_out, k, p, rows[k], cached=False)
+            rows[k] = bad = _empty_row(str(p), refused[k])
+            _note(stats_out, k, p, bad, cached=False)
             continue
         if not p.is_file():
-            rows[k] = _empty_row(str(p), "no such file")
-            _note(stats_out, k, p, rows[k], cached=False)
+            rows[k] = bad = _empty_row(str(p), "no such file")
+            _note(stats_out, k, p, bad, cached=False)
             continue
         if use_cache:
             try:
                 from mlglass.structure.cif import file_sha256
 
-                keys[k] = _cache_key(file_sha256(p), drop_solvent)
+                keys[k] = key = _cache_key(file_sha256(p), drop_solvent)
             except OSError as exc:
-                rows[k] = _empty_row(str(p), f"cannot read the file: {exc}")
-                _note(stats_out, k, p, rows[k], cached=False)
+                rows[k] = bad = _empty_row(str(p), f"cannot read the file: {exc}")
+                _note(stats_out, k, p, bad, cached=False)
                 continue
-            hit = _read_cache(cache, keys[k])
+            hit = _read_cache(cache, key)
             if hit is not None:
                 hit["id"], hit["cif"] = p.stem, str(p)
                 rows[k] = hit
@@ -289,8 +291,9 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
         row.pop("_cacheable", None)
         row["id"], row["cif"] = paths[k].stem, str(paths[k])
         rows[k] = row
-        if use_cache and cacheable and keys[k] is not None:
-            _write_cache(cache, keys[k], row)
+        key = keys[k]
+        if use_cache and cacheable and key is not None:
+            _write_cache(cache, key, row)
 
     with _cif_progress(progress, total=len(paths), done=len(paths) - len(todo)) as advance:
         if timeout is None and (n_jobs is None or n_jobs <= 1):
@@ -310,10 +313,15 @@ def records_from_cifs(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLi
             run_isolated([str(p) for p in paths], todo, n_workers=max(1, int(n_jobs or 1)), timeout=timeout,
                          drop_solvent=drop_solvent, on_done=on_done)
 
-    df = pd.DataFrame([{c: r.get(c, "") for c in ROW_COLUMNS} for r in rows], columns=list(ROW_COLUMNS))
+    done: list[dict[str, Any]] = []
+    for k, r in enumerate(rows):
+        if r is None:  # not reached: every file gets a row above or from the pool
+            raise RuntimeError(f"no row for {paths[k]}")
+        done.append(r)
+    df = pd.DataFrame([{c: r.get(c, "") for c in ROW_COLUMNS} for r in done], columns=list(ROW_COLUMNS))
     df["dimensionality"] = pd.to_numeric(df["dimensionality"].replace("", None), errors="coerce").astype("Int64")
-    for k in DESCRIPTOR_KEYS:
-        df[f"struct_{k}"] = pd.to_numeric(df[f"struct_{k}"], errors="coerce")
+    for name in DESCRIPTOR_KEYS:
+        df[f"struct_{name}"] = pd.to_numeric(df[f"struct_{name}"], errors="coerce")
     for c in ("id", "cif", "metal", "oxidation_state", "ligands", "counter_ions", "geometry",
               "oxidation_state_method", "warnings", "error"):
         df[c] = df[c].fillna("").astype(str)

@@ -120,7 +120,8 @@ def build_bond_graph(structure, tolerance: float = BOND_TOLERANCE_A,
         centers, points, images, dists = centers[~drop], points[~drop], images[~drop], dists[~drop]
     rsum = radii[centers] + radii[points]
     clash_mask = (dists < CLASH_FRACTION * rsum) | (dists < CLASH_MIN_A)
-    clashes = [(int(a), int(b), float(d)) for a, b, d in zip(centers[clash_mask], points[clash_mask], dists[clash_mask])]
+    clashes = [(int(a), int(b), float(d))
+               for a, b, d in zip(centers[clash_mask], points[clash_mask], dists[clash_mask])]
     one_metal = metal[centers] ^ metal[points]
     bonded = dists < rsum + np.where(one_metal, metal_tolerance, tolerance)
     bonded &= ~(metal[centers] & metal[points])
@@ -130,7 +131,7 @@ def build_bond_graph(structure, tolerance: float = BOND_TOLERANCE_A,
     # hydrogen keeps only its shortest bond (relative to the radius sum)
     ratio = d / rs
     best_h: dict[int, tuple[float, int]] = {}
-    for k in np.nonzero(is_h[c] | is_h[p])[0]:
+    for k in np.nonzero(is_h[c] | is_h[p])[0].tolist():
         h = int(c[k]) if is_h[c[k]] else int(p[k])
         if h not in best_h or ratio[k] < best_h[h][0]:
             best_h[h] = (float(ratio[k]), int(k))
@@ -140,7 +141,8 @@ def build_bond_graph(structure, tolerance: float = BOND_TOLERANCE_A,
 
     neighbors: list[list[tuple[int, Image, float]]] = [[] for _ in range(n)]
     for k in keep_idx:
-        i, j, img, dist = int(c[k]), int(p[k]), tuple(int(x) for x in im[k]), float(d[k])
+        img: Image = (int(im[k, 0]), int(im[k, 1]), int(im[k, 2]))
+        i, j, dist = int(c[k]), int(p[k]), float(d[k])
         neighbors[i].append((j, img, dist))
         neighbors[j].append((i, (-img[0], -img[1], -img[2]), dist))
     graph = BondGraph(symbols, metal, neighbors, clashes)
@@ -188,8 +190,7 @@ def _add3(a: Image, b: Image) -> Image:
 def _drop_chelate_artefacts(graph: BondGraph) -> None:
     """Apply the 3-ring rule: drop a metal's long contact X when it is bonded to a shorter partner Y of X."""
     metal = graph.is_metal
-    for m in np.nonzero(metal)[0]:
-        m = int(m)
+    for m in np.nonzero(metal)[0].tolist():
         nbrs = graph.neighbors[m]
         if len(nbrs) < 2:
             continue

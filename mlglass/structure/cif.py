@@ -28,9 +28,13 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlglass.chem.elements import is_metal
 from mlglass.errors import StructureError
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
 
 __all__ = ["LoadedStructure", "load_structure", "file_sha256"]
 
@@ -42,7 +46,7 @@ MIN_OCCUPANCY = 0.5
 class LoadedStructure:
     """An ordered structure plus what the disorder rule did to it."""
 
-    structure: object  # pymatgen Structure
+    structure: Structure
     source: str
     warnings: list[str] = field(default_factory=list)
     #: site index -> {element: fraction} for metal sites that had several metal species
@@ -58,7 +62,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _parse_cif(text: str, source: str):
+def _parse_cif(text: str, source: str) -> tuple[Structure, dict[str, Any], list[str]]:
     from pymatgen.io.cif import CifParser
 
     with warnings.catch_warnings(record=True) as caught:
@@ -81,7 +85,7 @@ def _parse_cif(text: str, source: str):
         msg = str(w.message)
         if "occupanc" in msg.lower():
             notes.append("pymatgen: " + msg.splitlines()[0][:200])
-    blocks = list(parser._cif.data.values())  # noqa: SLF001 - disorder groups are not exposed otherwise
+    blocks = list(parser.as_dict().values())  # {block name: {CIF key: value}}; the disorder groups are only here
     return structures[0], (blocks[0].data if blocks else {}), notes
 
 
@@ -99,13 +103,17 @@ def _disorder_drop_labels(block: dict) -> set[str]:
     return drop
 
 
-def apply_disorder_rule(structure, block: dict | None = None) -> tuple[object, list[str], dict[int, dict[str, float]]]:
+def apply_disorder_rule(structure: Structure, block: dict | None = None
+                        ) -> tuple[Structure, list[str], dict[int, dict[str, float]]]:
     """Apply rules 1-3 of the module docstring. Returns (ordered structure, warnings, metal mixes)."""
     from pymatgen.core import Structure
 
     notes: list[str] = []
     drop_labels = _disorder_drop_labels(block or {})
-    species, coords, labels, mixes = [], [], [], {}
+    species: list[str] = []
+    coords: list[Any] = []  # fractional coordinates (numpy arrays)
+    labels: list[str | None] = []
+    mixes: dict[int, dict[str, float]] = {}
     n_group, n_low, n_partial, n_mixed = 0, 0, 0, 0
     for site in structure:
         label = getattr(site, "label", None)
@@ -159,8 +167,7 @@ def load_structure(source) -> LoadedStructure:
     if isinstance(source, Structure):
         structure, label = source, source.formula
     elif isinstance(source, (str, os.PathLike)):
-        text_like = isinstance(source, str) and ("\n" in source and "_cell_length" in source)
-        if text_like:
+        if isinstance(source, str) and ("\n" in source and "_cell_length" in source):
             label = "<CIF text>"
             text = source
         else:

@@ -147,8 +147,9 @@ def network_components(structure, graph: BondGraph, fragments: list[Fragment]
         centroid = frac.mean(axis=0)
         shift = np.floor(centroid).astype(int)
         k = add_node(("f", fi), centroid - shift, graph.symbols[frag.atoms[0]])
-        for a, m, img in frag.metal_contacts:
-            edges.append((k, node_key[("m", m)], tuple(int(x) for x in np.array(img) - shift)))
+        for _atom, m, img in frag.metal_contacts:
+            rel = np.array(img) - shift
+            edges.append((k, node_key[("m", m)], (int(rel[0]), int(rel[1]), int(rel[2]))))
 
     # union-find over the contracted nodes
     parent = list(range(len(node_pos)))
@@ -166,7 +167,7 @@ def network_components(structure, graph: BondGraph, fragments: list[Fragment]
     groups: dict[int, list[int]] = {}
     for n in range(len(node_pos)):
         groups.setdefault(find(n), []).append(n)
-    edges_by_root: dict[int, list] = {}
+    edges_by_root: dict[int, list[tuple[int, int, tuple[int, int, int]]]] = {}
     for u, v, img in edges:
         edges_by_root.setdefault(find(u), []).append((u, v, img))
 
@@ -184,7 +185,7 @@ def network_components(structure, graph: BondGraph, fragments: list[Fragment]
             for u, v, img in edges_by_root.get(root, []):
                 if u == v and img == (0, 0, 0):
                     continue
-                sg.add_edge(local[u], local[v], from_jimage=(0, 0, 0), to_jimage=tuple(int(x) for x in img))
+                sg.add_edge(local[u], local[v], from_jimage=(0, 0, 0), to_jimage=img)
         dim = int(calculate_dimensionality_of_site(sg, local[next(iter(nodes))]))
         results.append((metals, dim))
     return results

@@ -15,8 +15,9 @@ Methods, tried in this order (the one used is reported as
     at most 0.7 s on the test CIFs, where it succeeds on 7 of 23 such cells),
     and nothing else: no wall-clock budget, so the result does not depend on
     the machine's load (the per-file process limit of
-    :mod:`mlglass.structure.batch` still bounds a pathological cell). Its metal valences are accepted only if they balance the charges of the perceived ligands and
-    counter-ions (it assigns H = -1 and similar non-chemistry to the organic
+    :mod:`mlglass.structure.batch` still bounds a pathological cell). Its
+    metal valences are accepted only if they balance the charges of the
+    perceived ligands and counter-ions (it assigns H = -1 and similar non-chemistry to the organic
     part, so nothing but the metal values is used).
 ``guess``
     pymatgen's ``Composition.oxi_state_guesses`` on the metals alone with
@@ -46,7 +47,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
-from typing import Mapping
+from collections.abc import Mapping
 
 from mlglass.chem.elements import default_oxidation_state
 from mlglass.errors import OxidationStateError

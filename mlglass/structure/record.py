@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mlglass.errors import NoMetalError, StructureError
 from mlglass.records import Component, CompoundRecord, format_amounts
@@ -140,10 +141,15 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
     from mlglass.structure.cif import load_structure
     from mlglass.structure.descriptors import structure_descriptors
     from mlglass.structure.fragments import find_fragments
-    from mlglass.structure.ligands import (FragmentPerceptionError, fragment_formula, fragment_key, is_solvent,
-                                           perceive_fragment)
-    from mlglass.structure.network import (majority_geometry, metal_metal_min_distance, metal_sites,
-                                           network_components)
+    from mlglass.structure.ligands import (
+        FragmentPerceptionError,
+        PerceivedFragment,
+        fragment_formula,
+        fragment_key,
+        is_solvent,
+        perceive_fragment,
+    )
+    from mlglass.structure.network import majority_geometry, metal_metal_min_distance, metal_sites, network_components
     from mlglass.structure.oxidation import assign_oxidation_states
 
     _stages.enter("read_cif")
@@ -180,8 +186,8 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
 
     # perceive each distinct fragment once (keyed by its labelled bond graph)
     _stages.enter("ligands")
-    perceived = []
-    cache: dict[str, object] = {}
+    perceived: list[PerceivedFragment] = []
+    cache: dict[str, PerceivedFragment] = {}
     for frag in fragments:
         key = fragment_key(frag, graph)
         p = cache.get(key)
@@ -276,7 +282,7 @@ def record_from_structure(structure_or_path, *, oxidation_states=None, drop_solv
             if not frag.metal_contacts and is_solvent(p.smiles):
                 for a in frag.atoms:
                     kept[a] = False
-    desc = structure_descriptors(s, kept)
+    desc: dict[str, Any] = structure_descriptors(s, kept)  # numbers, then the method name and the warnings
     desc["metal_metal_min_distance_a"] = metal_metal_min_distance(s, network_metals)
     desc["coordination_number_mean"] = (sum(x.coordination_number for x in sites) / len(sites)) if sites else math.nan
     desc["n_atoms"] = len(s)
