@@ -86,7 +86,7 @@ def _parse_cif(text: str, source: str) -> tuple[Structure, dict[str, Any], list[
         if "occupanc" in msg.lower():
             notes.append("pymatgen: " + msg.splitlines()[0][:200])
     blocks = list(parser.as_dict().values())  # {block name: {CIF key: value}}; the disorder groups are only here
-    return structures[0], (blocks[0].data if blocks else {}), notes
+    return structures[0], (blocks[0] if blocks else {}), notes
 
 
 def _disorder_drop_labels(block: dict) -> set[str]:
