@@ -1,0 +1,722 @@
+"""The columnar candidate batch: every distinct composition of a table parsed and featurized once.
+
+:class:`CandidateBatch` is the one path from a candidate table to descriptors
+(:class:`~mlglass.featurize.GlassFeaturizer`, :meth:`GlassPredictor.predict
+<mlglass.models.predictor.GlassPredictor.predict>`, ``mlglass screen`` and
+``suggest`` all go through it):
+
+1. each composition column (``metal``, ``oxidation_state``, ``ligands``,
+   ``counter_ions``, ``dimensionality``, ``geometry``, ``formula``, plus any
+   extra key columns such as ``td_c``) is factorised once; the combined codes
+   give the distinct compositions and the *inverse index* from rows to them;
+2. each distinct *cell value* is parsed once: ``ligands``/``counter_ions``
+   strings are split and their amounts converted with Arrow string kernels
+   (vectorised; unusual cells fall back to :func:`mlglass.records.parse_amounts`
+   for its exact rules and messages), metals, oxidation states, dimensionality
+   and geometry per distinct value;
+3. each distinct species and metal ion is resolved once, the oxidation state
+   (given / charge balance / default, :mod:`mlglass.chem.oxidation`) is
+   settled with numpy per composition, and the compositions are laid out as the
+   slot arrays of :class:`~mlglass.featurize.batch.RecordBatch`, on which every
+   featurizer computes with numpy.
+
+Errors stay structured (:class:`~mlglass.errors.RecordError`: field, value,
+reason) per distinct composition; row labels are added only when a message is
+written for a row (:meth:`CandidateBatch.row_errors`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlglass.errors import RecordError, SchemaError
+from mlglass.featurize.batch import RecordBatch, ion_descriptors, species_entry
+from mlglass.records import (
+    _MAX_FIELD,
+    _MAX_ITEMS,
+    GEOMETRIES,
+    CompoundRecord,
+    _geometry,
+    _is_blank,
+    parse_amounts,
+    parse_dimensionality,
+    parse_metals,
+    parse_oxidation_states,
+    record_from_mapping,
+    validate_record,
+)
+
+__all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch"]
+
+#: Columns of the candidate schema that determine a composition's descriptors.
+COMPOSITION_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula")
+#: Descriptor magnitudes at or above this are refused (float32, used by the boosters, overflows at 3.4e38).
+DESCRIPTOR_LIMIT = 1e30
+_CLEAN_AMOUNT = r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def cell(value: Any) -> Any:
+    """A table cell as a plain Python value; missing (None, NaN, NA, NaT) -> ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ------------------------------------------------------------------ amounts ("Im:1.75;bIm:0.25")
+@dataclass
+class _Amounts:
+    """Parsed amount cells: ``idx[v, k]`` species (into ``names``) and ``amt[v, k]`` of the k-th item of value v."""
+
+    names: list[str]
+    idx: np.ndarray
+    amt: np.ndarray
+    errors: list[RecordError | None]
+
+
+def _parse_amount_column(values: Sequence[Any], field: str,
+                         extra: Sequence[tuple[tuple[str, float], ...]] = ()) -> _Amounts:
+    """Parse distinct ``ligands``/``counter_ions`` cells (plus already-parsed ``extra`` entries appended).
+
+    Cells made of ``name:number`` items (plain positive numbers in [1e-6, 1e4], distinct
+    names, ASCII) are split with Arrow kernels; anything else goes through
+    :func:`mlglass.records.parse_amounts`, which applies the full rules and raises the messages.
+    """
+    n = len(values)
+    text = [v if isinstance(v, str) and len(v) <= _MAX_FIELD else None for v in values]
+    arr = pa.array(text, type=pa.string())
+    fast = np.asarray(pc.fill_null(pc.string_is_ascii(arr), False), dtype=bool) if n else np.zeros(0, bool)
+    parts = pc.split_pattern(arr, ";")
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    parent = np.asarray(pc.list_parent_indices(parts), dtype=np.int64)
+    keep = np.asarray(pc.not_equal(pc.utf8_length(flat), 0), dtype=bool)
+    flat = flat.filter(pa.array(keep))
+    parent = parent[keep]
+    pieces = pc.split_pattern(flat, ":", max_splits=1, reverse=True)
+    two = np.asarray(pc.equal(pc.list_value_length(pieces), 2), dtype=bool)
+    safe = pc.if_else(pa.array(two), pieces, pa.scalar(["", ""], type=pa.list_(pa.string())))
+    name_arr = pc.utf8_trim_whitespace(pc.list_element(safe, 0))
+    amount_txt = pc.utf8_trim_whitespace(pc.list_element(safe, 1))
+    ok = two & np.asarray(pc.not_equal(pc.utf8_length(name_arr), 0), dtype=bool) \
+        & np.asarray(pc.match_substring_regex(amount_txt, _CLEAN_AMOUNT), dtype=bool)
+    amounts = np.full(len(ok), np.nan)
+    if ok.any():
+        amounts[ok] = np.asarray(pc.cast(amount_txt.filter(pa.array(ok)), pa.float64()), dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok &= (amounts >= 1e-6) & (amounts <= 1e4)
+    encoded = pc.dictionary_encode(name_arr)
+    codes = np.asarray(encoded.indices, dtype=np.int64)
+    names = [str(s) for s in encoded.dictionary.to_pylist()]
+    if len(parent):
+        bad_parent = np.bincount(parent[~ok], minlength=n) > 0
+        count = np.bincount(parent, minlength=n)
+        pair = parent * max(1, len(names)) + codes
+        uniq_pair, pair_count = np.unique(pair, return_counts=True)
+        dup_parent = uniq_pair[pair_count > 1] // max(1, len(names))
+        fast &= ~bad_parent & (count <= _MAX_ITEMS)
+        fast[dup_parent] = False
+    errors: list[RecordError | None] = [None] * (n + len(extra))
+    name_pos = {nm: j for j, nm in enumerate(names)}
+    slow_parent: list[int] = []
+    slow_code: list[int] = []
+    slow_amt: list[float] = []
+
+    def add(row: int, items: tuple[tuple[str, float], ...]) -> None:
+        for nm, a in items:
+            j = name_pos.get(nm)
+            if j is None:
+                j = name_pos[nm] = len(names)
+                names.append(nm)
+            slow_parent.append(row)
+            slow_code.append(j)
+            slow_amt.append(a)
+
+    for v in np.flatnonzero(~fast):
+        value = values[v]
+        if _is_blank(value):
+            continue
+        try:
+            add(int(v), parse_amounts(value, field))
+        except RecordError as err:
+            errors[v] = err
+    for k, items in enumerate(extra):
+        add(n + k, items)
+    take = fast[parent] if len(parent) else np.zeros(0, bool)
+    all_parent = np.concatenate([parent[take], np.asarray(slow_parent, dtype=np.int64)])
+    all_code = np.concatenate([codes[take], np.asarray(slow_code, dtype=np.int64)])
+    all_amt = np.concatenate([amounts[take], np.asarray(slow_amt, dtype=float)])
+    order = np.argsort(all_parent, kind="stable")
+    all_parent, all_code, all_amt = all_parent[order], all_code[order], all_amt[order]
+    total = n + len(extra)
+    count = np.bincount(all_parent, minlength=total) if len(all_parent) else np.zeros(total, np.int64)
+    width = max(1, int(count.max()) if total else 1)
+    start = np.cumsum(count) - count
+    pos = np.arange(len(all_parent)) - start[all_parent]
+    idx = np.full((total, width), -1, dtype=np.int64)
+    amt = np.zeros((total, width))
+    idx[all_parent, pos] = all_code
+    amt[all_parent, pos] = all_amt
+    return _Amounts(names=names, idx=idx, amt=amt, errors=errors)
+
+
+# ------------------------------------------------------------------ the batch
+@dataclass
+class CandidateBatch:
+    """Distinct compositions of a candidate table, parsed and laid out for the featurizers.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows of the table.
+    inverse : ndarray of int64, shape (n_rows,)
+        Distinct composition of each row.
+    first_row : ndarray of int64, shape (n_unique,)
+        First row of each distinct composition (its representative).
+    errors : list of RecordError or None
+        Per distinct composition: why it cannot be featurized (field, value, reason), else None.
+    batch : RecordBatch
+        Slot arrays of the distinct compositions (empty slots for bad ones).
+    oxidation_used : ndarray of object
+        Per distinct composition, ``"Zn:2;Co:2"`` (blank for bad ones).
+    oxidation_method : ndarray of object
+        ``given``, ``charge_balance`` or ``default`` (:mod:`mlglass.chem.oxidation`).
+    chemistry : ndarray of object
+        ``(metals, ligand donor kinds)`` frozensets, for the applicability domain.
+    """
+
+    n_rows: int
+    inverse: np.ndarray
+    first_row: np.ndarray
+    errors: list[RecordError | None]
+    batch: RecordBatch
+    oxidation_used: np.ndarray
+    oxidation_method: np.ndarray
+    chemistry: np.ndarray
+
+    @property
+    def n_unique(self) -> int:
+        """Number of distinct compositions."""
+        return len(self.first_row)
+
+    # -------------------------------------------------------------- building
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, key_columns: Sequence[str] = ()) -> CandidateBatch:
+        """Factorise, parse and lay out the compositions of a candidate table.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Candidate schema (``metal`` with ``ligands``, or ``formula``); other columns are ignored.
+        key_columns : sequence of str
+            Further columns that tell compositions apart (e.g. ``td_c`` or structure
+            descriptors, so that a row's predictions can be broadcast from its representative).
+
+        Raises
+        ------
+        SchemaError
+            Neither ``metal`` nor ``formula`` is a column, or a column name appears twice.
+        """
+        check_unique_columns(frame)
+        if "metal" not in frame.columns and "formula" not in frame.columns:
+            raise SchemaError("columns", list(frame.columns)[:20],
+                              "a candidate table needs a 'metal' column (with 'ligands') or a 'formula' column")
+        n = len(frame)
+        comp_cols = [c for c in COMPOSITION_COLUMNS if c in frame.columns]
+        keys = comp_cols + [c for c in key_columns if c in frame.columns and c not in comp_cols]
+        col_codes: dict[str, np.ndarray] = {}
+        col_values: dict[str, list[Any]] = {}
+        combined = np.zeros(n, dtype=np.int64)
+        radix = 1
+        for c in keys:
+            codes, first = _factorize(frame[c])
+            col_codes[c] = codes
+            if c in comp_cols:
+                values = frame[c].to_numpy(dtype=object)
+                col_values[c] = [cell(values[i]) for i in first]
+            k = max(1, len(first))
+            if radix * k >= 2 ** 62:
+                combined, _ = pd.factorize(combined, sort=False)
+                combined = combined.astype(np.int64)
+                radix = int(combined.max()) + 1 if n else 1
+            combined = combined * k + codes
+            radix *= k
+        inverse, uniques = pd.factorize(combined, sort=False)
+        inverse = inverse.astype(np.int64)
+        n_u = len(uniques)
+        first_row = np.full(n_u, n, dtype=np.int64)
+        np.minimum.at(first_row, inverse, np.arange(n, dtype=np.int64))
+        u_codes = {c: col_codes[c][first_row] for c in comp_cols}
+        return cls._build(n, inverse, first_row, comp_cols, u_codes, col_values)
+
+    @classmethod
+    def from_records(cls, records: Sequence[CompoundRecord]) -> CandidateBatch:
+        """A batch of records built in code (checked with :func:`~mlglass.records.validate_record`)."""
+        n = len(records)
+        keys: dict[Any, int] = {}
+        inverse = np.zeros(n, dtype=np.int64)
+        unique: list[CompoundRecord] = []
+        errs: list[RecordError | None] = []
+        for i, rec in enumerate(records):
+            try:
+                validate_record(rec)
+                k: Any = rec.key()
+                hash(k)
+            except RecordError as err:
+                k, e = ("__bad__", i), err
+            except TypeError:
+                k, e = ("__bad__", i), RecordError("record", rec, "fields must be hashable values (str, numbers, "
+                                                   "tuples)")
+            else:
+                e = None
+            j = keys.get(k)
+            if j is None:
+                j = keys[k] = len(unique)
+                unique.append(rec)
+                errs.append(e)
+            inverse[i] = j
+        first_row = np.full(len(unique), n, dtype=np.int64)
+        np.minimum.at(first_row, inverse, np.arange(n, dtype=np.int64))
+        return cls._from_parsed(n, inverse, first_row, unique, errs)
+
+    @classmethod
+    def _from_parsed(cls, n: int, inverse: np.ndarray, first_row: np.ndarray,
+                     records: Sequence[CompoundRecord | None], errs: list[RecordError | None]) -> CandidateBatch:
+        """Lay out already-parsed records (one per distinct composition) through the column tables."""
+        n_u = len(records)
+        metal_vals = [r.metals if r is not None else () for r in records]
+        lig_extra = [tuple((c.name, c.amount) for c in r.ligands) if r is not None else () for r in records]
+        cnt_extra = [tuple((c.name, c.amount) for c in r.counter_ions) if r is not None else () for r in records]
+        parsed = _Parsed(
+            metals=metal_vals, metal_err=[None] * n_u,
+            given=[r.oxidation_states if r is not None else () for r in records], given_err=[None] * n_u,
+            ligands=_parse_amount_column([], "ligands", lig_extra),
+            counters=_parse_amount_column([], "counter_ions", cnt_extra),
+            dim=np.array([np.nan if r is None or r.dimensionality is None else r.dimensionality for r in records],
+                         dtype=float),
+            geometry=[r.geometry if r is not None else None for r in records],
+            m=np.arange(n_u), g=np.arange(n_u), lig=np.arange(n_u), cnt=np.arange(n_u))
+        return cls._finish(n, inverse, first_row, parsed, list(errs))
+
+    @classmethod
+    def _build(cls, n: int, inverse: np.ndarray, first_row: np.ndarray, comp_cols: list[str],
+               u_codes: dict[str, np.ndarray], col_values: dict[str, list[Any]]) -> CandidateBatch:
+        n_u = len(first_row)
+
+        def values(c: str) -> list[Any]:
+            return col_values.get(c, [None])
+
+        def codes(c: str) -> np.ndarray:
+            return u_codes[c] if c in u_codes else np.zeros(n_u, dtype=np.int64)
+
+        blank = {c: np.array([_is_blank(v) for v in values(c)], dtype=bool) for c in ("metal", "ligands", "formula")}
+        from_formula = blank["metal"][codes("metal")] & blank["ligands"][codes("ligands")] \
+            & ~blank["formula"][codes("formula")]
+        errs: list[RecordError | None] = [None] * n_u
+        # formula rows (metal and ligands blank): parsed as records, appended to the column tables
+        f_rows = np.flatnonzero(from_formula)
+        f_recs: list[CompoundRecord | None] = []
+        for u in f_rows:
+            row = {c: values(c)[codes(c)[u]] for c in comp_cols}
+            try:
+                f_recs.append(record_from_mapping(row))
+            except RecordError as err:
+                f_recs.append(None)
+                errs[u] = err
+        # metals and the given oxidation states: per distinct cell / (metal, oxidation_state) pair
+        metal_vals: list[tuple[tuple[str, float], ...]] = []
+        metal_err: list[RecordError | None] = []
+        for v in values("metal"):
+            try:
+                metal_vals.append(parse_metals(v))
+                metal_err.append(None)
+            except RecordError as err:
+                metal_vals.append(())
+                metal_err.append(err)
+        m = codes("metal").copy()
+        ox_vals = values("oxidation_state")
+        pair_codes, pair_first = _pairs(m, codes("oxidation_state"))
+        given: list[tuple[tuple[str, float], ...]] = []
+        given_err: list[RecordError | None] = []
+        ox_c = codes("oxidation_state")
+        for u in pair_first:
+            if metal_err[m[u]] is not None:
+                given.append(())
+                given_err.append(None)
+                continue
+            try:
+                given.append(parse_oxidation_states(ox_vals[ox_c[u]], metal_vals[m[u]]))
+                given_err.append(None)
+            except RecordError as err:
+                given.append(())
+                given_err.append(err)
+        g = pair_codes.copy()
+        n_lig = len(values("ligands"))
+        n_cnt = len(values("counter_ions"))
+        lig = codes("ligands").copy()
+        cnt = codes("counter_ions").copy()
+        ligands = _parse_amount_column(values("ligands"), "ligands",
+                                       [tuple((c.name, c.amount) for c in r.ligands) if r else () for r in f_recs])
+        counters = _parse_amount_column(values("counter_ions"), "counter_ions",
+                                        [tuple((c.name, c.amount) for c in r.counter_ions) if r else ()
+                                         for r in f_recs])
+        dim_err: list[RecordError | None] = []
+        dim_vals = []
+        for v in values("dimensionality"):
+            try:
+                d = parse_dimensionality(v)
+                dim_vals.append(np.nan if d is None else float(d))
+                dim_err.append(None)
+            except RecordError as err:
+                dim_vals.append(np.nan)
+                dim_err.append(err)
+        geo_err: list[RecordError | None] = []
+        geo_vals: list[str | None] = []
+        for v in values("geometry"):
+            try:
+                geo_vals.append(_geometry(v))
+                geo_err.append(None)
+            except RecordError as err:
+                geo_vals.append(None)
+                geo_err.append(err)
+        dim = np.asarray(dim_vals, dtype=float)[codes("dimensionality")]
+        geometry_code = codes("geometry").copy()
+        # the formula rows point at their own appended entries
+        geometry_list = list(geo_vals)
+        for k, (u, rec) in enumerate(zip(f_rows, f_recs)):
+            lig[u], cnt[u] = n_lig + k, n_cnt + k
+            if rec is None:
+                continue
+            m[u] = len(metal_vals)
+            metal_vals.append(rec.metals)
+            metal_err.append(None)
+            g[u] = len(given)
+            given.append(rec.oxidation_states)
+            given_err.append(None)
+            dim[u] = np.nan if rec.dimensionality is None else rec.dimensionality
+            geometry_code[u] = len(geometry_list)
+            geometry_list.append(rec.geometry)
+        # the first parse error of each composition, in the order record_from_mapping checks the fields
+        ordered = [(m, metal_err), (g, given_err), (lig, ligands.errors), (cnt, counters.errors),
+                   (codes("dimensionality"), dim_err), (codes("geometry"), geo_err)]
+        regular = ~from_formula
+        for code, err_list in ordered:
+            bad_entries = np.array([e is not None for e in err_list], dtype=bool)
+            if not bad_entries.any():
+                continue
+            for u in np.flatnonzero(regular & bad_entries[code]):
+                if errs[u] is None:
+                    errs[u] = err_list[code[u]]
+        parsed = _Parsed(metals=metal_vals, metal_err=metal_err, given=given, given_err=given_err,
+                         ligands=ligands, counters=counters, dim=dim,
+                         geometry=[geometry_list[k] for k in range(len(geometry_list))],
+                         m=m, g=g, lig=lig, cnt=cnt, geometry_code=geometry_code)
+        return cls._finish(n, inverse, first_row, parsed, errs)
+
+    @classmethod
+    def _finish(cls, n: int, inverse: np.ndarray, first_row: np.ndarray, p: _Parsed,
+                errs: list[RecordError | None]) -> CandidateBatch:
+        from mlglass.chem.elements import default_oxidation_state
+        from mlglass.chem.ligands import resolve_species
+
+        n_u = len(first_row)
+        bad = np.array([e is not None for e in errs], dtype=bool)
+        # species: resolved once per distinct name (ligands and counter-ions separately, as their errors differ)
+        tables = []
+        for amounts, field in ((p.ligands, "ligands"), (p.counters, "counter_ions")):
+            entries = [species_entry(nm, field) for nm in amounts.names]
+            charge = np.array([np.nan if isinstance(e, RecordError) else resolve_species(nm, field).charge
+                               for nm, e in zip(amounts.names, entries)] + [0.0], dtype=float)
+            ok_name = np.array([not isinstance(e, RecordError) for e in entries] + [True], dtype=bool)
+            tables.append((amounts, field, entries, charge, ok_name))
+        # charge of the species per composition (NaN when a species is unknown: then the default state)
+        q = np.zeros(n_u)
+        for (amounts, field, entries, charge, ok_name), code in zip(tables, (p.lig, p.cnt)):
+            idx = amounts.idx[code]
+            a = amounts.amt[code]
+            ch = charge[np.where(idx < 0, len(charge) - 1, idx)]
+            for k in range(idx.shape[1]):
+                q = q + ch[:, k] * a[:, k]
+        # oxidation states: per (metal cell, given states, charge-balance candidate)
+        n_given = max(1, len(p.given))
+        known = np.zeros(n_given)
+        rest = np.zeros(n_given)
+        all_given = np.zeros(n_given, dtype=bool)
+        g_first = np.full(n_given, n_u, dtype=np.int64)
+        np.minimum.at(g_first, p.g, np.arange(n_u, dtype=np.int64))
+        for gi in np.flatnonzero(g_first < n_u):
+            mi = p.m[g_first[gi]]
+            gm = dict(p.given[gi])
+            metals = p.metals[mi]
+            all_given[gi] = bool(metals) and all(sym in gm for sym, _ in metals)
+            known[gi] = sum(f * gm[sym] for sym, f in metals if sym in gm)
+            rest[gi] = sum(f for sym, f in metals if sym not in gm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            need = (-q - known[p.g]) / rest[p.g]
+            integral = np.isfinite(need) & (np.abs(need - np.round(need)) < 1e-3)
+        cand = np.where(integral, np.round(need), np.nan)
+        cand_key = np.where(integral, cand, -1e9)
+        ox_codes, ox_first = _pairs(p.g, pd.factorize(cand_key)[0].astype(np.int64))
+        ion_list: list[Any] = []
+        ion_pos: dict[int, int] = {}
+        km = max([len(x) for x in p.metals] + [1])
+        ox_slots = np.full((len(ox_first), km), -1, dtype=np.int64)
+        ox_frac = np.zeros((len(ox_first), km))
+        ox_err: list[RecordError | None] = [None] * len(ox_first)
+        used_txt = np.empty(len(ox_first), dtype=object)
+        method_txt = np.empty(len(ox_first), dtype=object)
+        for j, u in enumerate(ox_first):
+            used_txt[j] = method_txt[j] = ""
+            if bad[u]:
+                continue
+            metals = p.metals[p.m[u]]
+            gm = dict(p.given[p.g[u]])
+            try:
+                states, how = _states(metals, gm, bool(all_given[p.g[u]]), cand[u], default_oxidation_state)
+                used_txt[j] = ";".join(f"{s}:{v:g}" for s, v in states)
+                method_txt[j] = how
+                for k, ((sym, frac), (_, ox)) in enumerate(zip(metals, states)):
+                    ion = ion_descriptors(sym, ox)
+                    pos = ion_pos.get(id(ion))
+                    if pos is None:
+                        pos = ion_pos[id(ion)] = len(ion_list)
+                        ion_list.append(ion)
+                    ox_slots[j, k] = pos
+                    ox_frac[j, k] = frac
+            except RecordError as err:
+                ox_err[j] = err
+                used_txt[j] = method_txt[j] = ""
+        for u in np.flatnonzero(~bad):
+            e = ox_err[ox_codes[u]]
+            if e is not None:
+                errs[u] = e
+        # species errors: the first unknown ligand, then the first unknown counter-ion
+        for (amounts, field, entries, charge, ok_name), code in zip(tables, (p.lig, p.cnt)):
+            idx = amounts.idx[code]
+            bad_slot = ~ok_name[np.where(idx < 0, len(ok_name) - 1, idx)]
+            for u in np.flatnonzero(bad_slot.any(axis=1)):
+                if errs[u] is None:
+                    e = entries[idx[u, int(np.argmax(bad_slot[u]))]]
+                    assert isinstance(e, RecordError)
+                    errs[u] = e
+        bad = np.array([e is not None for e in errs], dtype=bool)
+        # the RecordBatch of the distinct compositions
+        lig_vecs = [e if not isinstance(e, RecordError) else None for e in tables[0][2]]
+        cnt_vecs = [e if not isinstance(e, RecordError) else None for e in tables[1][2]]
+        from mlglass.chem.ligands import SpeciesDescriptors
+
+        width = len(SpeciesDescriptors.LABELS)
+        vecs = [v[0] if v is not None else np.full(width, np.nan) for v in lig_vecs + cnt_vecs]
+        kinds = [v[1] if v is not None else "other" for v in lig_vecs + cnt_vecs]
+        species_vec = np.vstack(vecs) if vecs else np.zeros((0, width))
+        lig_idx = p.ligands.idx[p.lig].copy()
+        lig_amt = p.ligands.amt[p.lig].copy()
+        cnt_idx = p.counters.idx[p.cnt].copy()
+        cnt_idx = np.where(cnt_idx >= 0, cnt_idx + len(lig_vecs), -1)
+        cnt_amt = p.counters.amt[p.cnt].copy()
+        metal_idx = ox_slots[ox_codes].copy()
+        metal_frac = ox_frac[ox_codes].copy()
+        for arr in (lig_idx, cnt_idx, metal_idx):
+            arr[bad] = -1
+        for arr in (lig_amt, cnt_amt, metal_frac):
+            arr[bad] = 0.0
+        geo = np.array([x for x in p.geometry] + [None], dtype=object)
+        gcode = p.geometry_code if p.geometry_code is not None else np.arange(n_u)
+        geo_u = geo[gcode] if len(p.geometry) else np.full(n_u, None, dtype=object)
+        given_geo = np.array([x is not None for x in geo_u], dtype=bool) & ~bad
+        tet = (geo_u == "tetrahedral") & given_geo
+        dim = np.where(bad, np.nan, p.dim)
+        batch = RecordBatch(n=n_u, metals=ion_list, metal_idx=metal_idx, metal_frac=metal_frac,
+                            species_vec=species_vec, species_kind=kinds, lig_idx=lig_idx, lig_amt=lig_amt,
+                            cnt_idx=cnt_idx, cnt_amt=cnt_amt, dim=dim, tetrahedral=tet, geometry_given=given_geo,
+                            errors=[str(e) if e is not None else "" for e in errs])
+        used = used_txt[ox_codes].copy() if len(ox_first) else np.full(n_u, "", dtype=object)
+        method = method_txt[ox_codes].copy() if len(ox_first) else np.full(n_u, "", dtype=object)
+        used[bad] = ""
+        method[bad] = ""
+        chemistry = _chemistry(p, tables[0][2], n_u)
+        return cls(n_rows=n, inverse=inverse, first_row=first_row, errors=errs, batch=batch,
+                   oxidation_used=used, oxidation_method=method, chemistry=chemistry)
+
+    # -------------------------------------------------------------- using
+    def features(self, featurizers: Sequence[Any], *, on_error: str = "report",
+                 row_labels: Sequence[Any] | None = None) -> np.ndarray:
+        """Descriptors of the distinct compositions, shape ``(n_unique + 1, n_features)``.
+
+        The last row is all NaN (bad rows point at it through :attr:`index`). A
+        composition whose descriptors are not finite (an amount or property out of
+        range) gets an error and NaN descriptors. With ``on_error="raise"`` the
+        first bad row raises its :class:`~mlglass.errors.RecordError` (naming the row).
+        """
+        labels = [lab for f in featurizers for lab in f.feature_labels()]
+        table = np.full((self.n_unique + 1, len(labels)), np.nan)
+        if self.n_unique:
+            table[:-1] = np.hstack([f.featurize_batch(self.batch) for f in featurizers])
+            body = table[:-1]
+            with np.errstate(invalid="ignore"):
+                out_of_range = ~np.isnan(body) & ~(np.abs(body) < DESCRIPTOR_LIMIT)
+            for j in np.flatnonzero(out_of_range.any(axis=1)):
+                if self.errors[j] is None:
+                    c = int(np.flatnonzero(out_of_range[j])[0])
+                    self.errors[j] = RecordError(labels[c], float(body[j, c]), "descriptor is not a finite number "
+                                                                               "(an amount or property out of range)")
+            bad = np.array([e is not None for e in self.errors], dtype=bool)
+            table[:-1][bad] = np.nan
+        if on_error == "raise":
+            self.raise_first_error(row_labels)
+        return table
+
+    @property
+    def bad(self) -> np.ndarray:
+        """Per distinct composition: True if it has an error."""
+        return np.array([e is not None for e in self.errors], dtype=bool)
+
+    @property
+    def index(self) -> np.ndarray:
+        """Row of :meth:`features`' table for each input row (bad rows -> the NaN row)."""
+        return np.where(self.bad, self.n_unique, np.arange(self.n_unique))[self.inverse]
+
+    def raise_first_error(self, row_labels: Sequence[Any] | None = None) -> None:
+        """Raise the error of the first bad row (naming the row), if any."""
+        bad_rows = np.flatnonzero(self.bad[self.inverse])
+        if len(bad_rows):
+            i = int(bad_rows[0])
+            err = self.errors[self.inverse[i]]
+            assert err is not None
+            label = cell(row_labels[i]) if row_labels is not None else i
+            raise err.with_row(label) from None
+
+    def broadcast(self, unique_out: pd.DataFrame, frame: pd.DataFrame, columns: Sequence[str] | None = None,
+                  *, error_column: str = "error") -> pd.DataFrame:
+        """Copy per-composition results back to the rows of ``frame`` through the inverse index.
+
+        Parameters
+        ----------
+        unique_out : pandas.DataFrame
+            One row per distinct composition (in :attr:`first_row` order).
+        frame : pandas.DataFrame
+            The input rows.
+        columns : sequence of str, optional
+            Columns of ``unique_out`` to copy (default: those not in ``frame``), in
+            ``unique_out``'s order after ``frame``'s columns.
+        error_column : str, default="error"
+            Its messages (per composition, without a row) get each row's own label,
+            ``"row <id>: ..."`` (the ``id`` column, else the index).
+        """
+        cols = [c for c in unique_out.columns if c not in frame.columns] if columns is None else list(columns)
+        out = frame.copy()
+        for c in cols:
+            values = unique_out[c].to_numpy()
+            if c == error_column:
+                text = np.asarray(values, dtype=object)[self.inverse]
+                labels = frame["id"].to_numpy(dtype=object) if "id" in frame.columns else frame.index.to_numpy()
+                bad = np.flatnonzero(pd.Series(text, dtype=object).str.len().to_numpy() > 0)
+                if len(bad):
+                    text = text.copy()
+                    for i in bad:
+                        text[i] = f"row {cell(labels[i])!r}: {text[i]}"
+                out[c] = text
+            else:
+                out[c] = values[self.inverse]
+        order = list(frame.columns) + [c for c in unique_out.columns if c not in frame.columns]
+        return out[[c for c in order if c in out.columns]]
+
+    def row_errors(self, row_labels: Sequence[Any] | None = None) -> list[str]:
+        """Per input row: ``"row <label>: field ... = ...: reason"``, or ``""`` for a good row."""
+        text = np.array([str(e) if e is not None else "" for e in self.errors] + [""], dtype=object)
+        out = text[self.inverse].tolist()
+        for i in np.flatnonzero(self.bad[self.inverse]):
+            label = cell(row_labels[i]) if row_labels is not None else int(i)
+            out[i] = f"row {label!r}: {out[i]}"
+        return out
+
+
+@dataclass
+class _Parsed:
+    """Column tables of a batch and, per distinct composition, its entry in each."""
+
+    metals: list[tuple[tuple[str, float], ...]]
+    metal_err: list[RecordError | None]
+    given: list[tuple[tuple[str, float], ...]]
+    given_err: list[RecordError | None]
+    ligands: _Amounts
+    counters: _Amounts
+    dim: np.ndarray
+    geometry: list[str | None]
+    m: np.ndarray
+    g: np.ndarray
+    lig: np.ndarray
+    cnt: np.ndarray
+    geometry_code: np.ndarray | None = None
+
+
+def _states(metals: tuple[tuple[str, float], ...], gm: dict[str, float], all_given: bool, cand: float,
+            default: Any) -> tuple[list[tuple[str, float]], str]:
+    """Oxidation states and method (the rule of :mod:`mlglass.chem.oxidation`) for one composition class."""
+    from mlglass.chem.oxidation import _allowed
+
+    if all_given:
+        return [(sym, float(gm[sym])) for sym, _ in metals], "given"
+    if math.isfinite(cand):
+        free = [sym for sym, _ in metals if sym not in gm]
+        if all(_allowed(sym, cand) for sym in free):
+            return [(sym, float(gm.get(sym, cand))) for sym, _ in metals], "charge_balance"
+    return [(sym, float(gm[sym]) if sym in gm else float(default(sym))) for sym, _ in metals], "default"
+
+
+def _chemistry(p: _Parsed, lig_entries: list[Any], n_u: int) -> np.ndarray:
+    """``(metals, donor kinds)`` per composition, built once per distinct (metal cell, ligand cell) pair."""
+    codes, first = _pairs(p.m, p.lig)
+    kinds = [("unknown" if isinstance(e, RecordError) else e[1]) for e in lig_entries]
+    values = np.empty(len(first), dtype=object)
+    for j, u in enumerate(first):
+        metals = frozenset(sym for sym, _ in p.metals[p.m[u]])
+        idx = p.ligands.idx[p.lig[u]]
+        values[j] = (metals, frozenset(kinds[k] for k in idx if k >= 0))
+    return values[codes] if len(first) else np.empty(n_u, dtype=object)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct ``(a, b)`` pairs and the first position of each."""
+    n = len(a)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    key = a.astype(np.int64) * (int(b.max()) + 1) + b.astype(np.int64)
+    codes, uniq = pd.factorize(key, sort=False)
+    first = np.full(len(uniq), n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+    return codes.astype(np.int64), first
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values (missing cells one value) and the first row of each code."""
+    try:
+        codes, uniq = pd.factorize(series, sort=False, use_na_sentinel=False)
+    except TypeError:  # unhashable cells (lists): told apart by their text
+        codes, uniq = pd.factorize(series.map(repr), sort=False, use_na_sentinel=False)
+    codes = np.asarray(codes, dtype=np.int64)
+    first = np.full(len(uniq), len(series), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(series), dtype=np.int64))
+    return codes, first
+
+
+def check_unique_columns(frame: pd.DataFrame) -> None:
+    """Raise :class:`~mlglass.errors.SchemaError` if a column name appears twice."""
+    if frame.columns.has_duplicates:
+        dups = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise SchemaError("columns", dups, "column names must be unique; these appear more than once")
+
+
+_ = GEOMETRIES
