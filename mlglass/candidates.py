@@ -677,14 +677,25 @@ def _states(metals: tuple[tuple[str, float], ...], gm: dict[str, float], all_giv
 
 
 def _chemistry(p: _Parsed, lig_entries: list[Any], n_u: int) -> np.ndarray:
-    """``(metals, donor kinds)`` per composition, built once per distinct (metal cell, ligand cell) pair."""
-    codes, first = _pairs(p.m, p.lig)
+    """``(metals, donor kinds)`` per composition, built once per distinct (metal set, donor-kind set) pair.
+
+    The donor kinds of a ligand cell are a bit mask over the distinct kinds (numpy over the slots).
+    """
     kinds = [("unknown" if isinstance(e, RecordError) else e[1]) for e in lig_entries]
+    kind_names, kind_code = np.unique(np.asarray(kinds + ["unknown"], dtype=object).astype(str), return_inverse=True)
+    bits = np.left_shift(np.int64(1), kind_code.astype(np.int64))
+    bits[-1] = 0  # the padding slot
+    idx = p.ligands.idx[p.lig]
+    masks = np.bitwise_or.reduce(bits[np.where(idx < 0, len(bits) - 1, idx)], axis=1) if idx.size else \
+        np.zeros(n_u, dtype=np.int64)
+    metal_sets: dict[frozenset, int] = {}
+    set_code = np.array([metal_sets.setdefault(frozenset(sym for sym, _ in ms), len(metal_sets)) for ms in p.metals]
+                        + [0], dtype=np.int64)
+    codes, first = _pairs(set_code[p.m], pd.factorize(masks)[0].astype(np.int64))
     values = np.empty(len(first), dtype=object)
     for j, u in enumerate(first):
         metals = frozenset(sym for sym, _ in p.metals[p.m[u]])
-        idx = p.ligands.idx[p.lig[u]]
-        values[j] = (metals, frozenset(kinds[k] for k in idx if k >= 0))
+        values[j] = (metals, frozenset(str(kind_names[k]) for k in range(len(kind_names)) if masks[u] >> k & 1))
     return values[codes] if len(first) else np.empty(n_u, dtype=object)
 
 
