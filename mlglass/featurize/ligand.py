@@ -83,8 +83,9 @@ class LigandFeaturizer(RecordFeaturizer):
                              for k in batch.species_kind] + [0], dtype=np.int64)
         g = group_of[np.where(batch.lig_idx < 0, len(group_of) - 1, batch.lig_idx)]
         donor = np.zeros((batch.n, len(DONOR_GROUPS)))
-        for k in range(batch.lig_idx.shape[1]):
-            np.add.at(donor, (np.arange(batch.n), g[:, k]), frac_clean[:, k])
+        rows = np.arange(batch.n)
+        for k in range(batch.lig_idx.shape[1]):  # one slot at a time: each (row, group) pair at most once
+            donor[rows, g[:, k]] += frac_clean[:, k]
         out = np.column_stack([mean, per_metal, maxed, total, count, entropy(frac_clean), minor, donor])
         none = ~mask.any(axis=1)
         if none.any():

@@ -373,8 +373,9 @@ class GlassPredictor:
             X64 = X.astype(float)
             b_tm, q_tm, _ = dom_tm.assess(X64, chemistry, check_coverage(cov))
             b_tg, q_tg, _ = dom_tg.assess(X64, chemistry, cov)
-            rank = {"in": 0, "near": 1, "out": 2}
-            worst = np.array([max(a, b, key=rank.get) for a, b in zip(b_tm, b_tg)], dtype=object)
+            bins = np.array(["in", "near", "out"], dtype=object)
+            rank_tm = (b_tm == "near") + 2 * (b_tm == "out")
+            worst = bins[np.maximum(rank_tm, (b_tg == "near") + 2 * (b_tg == "out"))]
             extra = {"tm_domain": b_tm, "tg_domain": b_tg, "domain": worst}
         else:
             q_tm = self.heads["tm"].halfwidth(cov)

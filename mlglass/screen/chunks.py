@@ -65,6 +65,19 @@ def _to_text(v: Any) -> str:
     return str(v)
 
 
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """:func:`_to_text` of every float (whole numbers without ``.0``, NaN -> ``""``), vectorised."""
+    out = np.array([str(v) for v in values.tolist()], dtype=object)
+    whole = np.isfinite(values) & (np.floor(values) == values)
+    small = whole & (np.abs(values) < 2.0 ** 53)
+    if small.any():
+        out[small] = np.char.mod("%d", values[small].astype(np.int64)).astype(object)
+    for i in np.flatnonzero(whole & ~small):
+        out[i] = str(int(values[i]))
+    out[np.isnan(values)] = ""
+    return out
+
+
 def mask_error_rows(pred: pd.DataFrame) -> pd.DataFrame:
     """Set the prediction columns of rows with an ``error`` to NaN (in place) and return the frame."""
     if "error" in pred.columns:
@@ -139,6 +152,8 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
             arr = pa.array(s.fillna(False).to_numpy(dtype=bool), type=typ)
         elif pa.types.is_integer(typ):
             arr = pa.array(s.to_numpy(dtype=np.int64), type=typ)
+        elif pd.api.types.is_float_dtype(s.dtype):  # a numeric column written as text (e.g. td_c), as _to_text does
+            arr = pa.array(_float_text(s.to_numpy(dtype=float)), type=typ)
         else:
             try:
                 arr = pa.array(s, type=typ, from_pandas=True)
