@@ -144,7 +144,7 @@ def _parse_amount_column(values: Sequence[Any], field: str,
             slow_code.append(j)
             slow_amt.append(a)
 
-    for v in np.flatnonzero(~fast):
+    for v in np.flatnonzero(~fast).tolist():
         value = values[v]
         if _is_blank(value):
             continue
@@ -270,6 +270,7 @@ class CandidateBatch:
         unique: list[CompoundRecord] = []
         errs: list[RecordError | None] = []
         for i, rec in enumerate(records):
+            e: RecordError | None = None
             try:
                 validate_record(rec)
                 k: Any = rec.key()
@@ -279,8 +280,6 @@ class CandidateBatch:
             except TypeError:
                 k, e = ("__bad__", i), RecordError("record", rec, "fields must be hashable values (str, numbers, "
                                                    "tuples)")
-            else:
-                e = None
             j = keys.get(k)
             if j is None:
                 j = keys[k] = len(unique)
@@ -296,6 +295,7 @@ class CandidateBatch:
                      records: Sequence[CompoundRecord | None], errs: list[RecordError | None]) -> CandidateBatch:
         """Lay out already-parsed records (one per distinct composition) through the column tables."""
         n_u = len(records)
+        records = [r if e is None else None for r, e in zip(records, errs)]  # fields of invalid records unread
         metal_vals = [r.metals if r is not None else () for r in records]
         lig_extra = [tuple((c.name, c.amount) for c in r.ligands) if r is not None else () for r in records]
         cnt_extra = [tuple((c.name, c.amount) for c in r.counter_ions) if r is not None else () for r in records]
@@ -637,8 +637,8 @@ class CandidateBatch:
         """Per input row: ``"row <label>: field ... = ...: reason"``, or ``""`` for a good row."""
         text = np.array([str(e) if e is not None else "" for e in self.errors] + [""], dtype=object)
         out = text[self.inverse].tolist()
-        for i in np.flatnonzero(self.bad[self.inverse]):
-            label = cell(row_labels[i]) if row_labels is not None else int(i)
+        for i in np.flatnonzero(self.bad[self.inverse]).tolist():
+            label = cell(row_labels[i]) if row_labels is not None else i
             out[i] = f"row {label!r}: {out[i]}"
         return out
 

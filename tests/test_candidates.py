@@ -6,8 +6,14 @@ import pytest
 
 from mlglass.candidates import CandidateBatch, _parse_amount_column
 from mlglass.errors import RecordError
-from mlglass.featurize import (CounterIonFeaturizer, GlassFeaturizer, HSABFeaturizer, LigandFeaturizer,
-                               MetalFeaturizer, NetworkFeaturizer)
+from mlglass.featurize import (
+    CounterIonFeaturizer,
+    GlassFeaturizer,
+    HSABFeaturizer,
+    LigandFeaturizer,
+    MetalFeaturizer,
+    NetworkFeaturizer,
+)
 from mlglass.records import parse_amounts, record_from_mapping
 
 CELLS = ["Im:1.75;bIm:0.25", " Im : 1.8 ; bIm : 0.2 ", "Im:2;bIm:0", "Im:1;Im:1", "Im:2;", ";Im:2", "", None,
@@ -83,7 +89,10 @@ def test_a_descriptor_group_can_be_dropped():
 @pytest.mark.parametrize("f", [GlassFeaturizer(), MetalFeaturizer(), LigandFeaturizer()])
 def test_sklearn_estimator_contract(f):
     from sklearn.base import clone
-    from sklearn.utils.estimator_checks import check_get_params_invariance, check_no_attributes_set_in_init
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+    )
 
     check_no_attributes_set_in_init(type(f).__name__, f)
     check_get_params_invariance(type(f).__name__, f)
