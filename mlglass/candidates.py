@@ -34,19 +34,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from mlglass.candidate_columns import (
+    AmountTable,
+    cell,
+    check_unique_columns,
+    factorize_column,
+    pair_codes,
+    parse_amount_column,
+)
 from mlglass.errors import RecordError, SchemaError
 from mlglass.featurize.batch import RecordBatch, ion_descriptors, species_entry
 from mlglass.records import (
-    _MAX_FIELD,
-    _MAX_ITEMS,
-    GEOMETRIES,
     CompoundRecord,
     _geometry,
     _is_blank,
-    parse_amounts,
     parse_dimensionality,
     parse_metals,
     parse_oxidation_states,
@@ -60,116 +62,6 @@ __all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch"]
 COMPOSITION_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula")
 #: Descriptor magnitudes at or above this are refused (float32, used by the boosters, overflows at 3.4e38).
 DESCRIPTOR_LIMIT = 1e30
-_CLEAN_AMOUNT = r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
-
-
-def cell(value: Any) -> Any:
-    """A table cell as a plain Python value; missing (None, NaN, NA, NaT) -> ``None``."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-# ------------------------------------------------------------------ amounts ("Im:1.75;bIm:0.25")
-@dataclass
-class _Amounts:
-    """Parsed amount cells: ``idx[v, k]`` species (into ``names``) and ``amt[v, k]`` of the k-th item of value v."""
-
-    names: list[str]
-    idx: np.ndarray
-    amt: np.ndarray
-    errors: list[RecordError | None]
-
-
-def _parse_amount_column(values: Sequence[Any], field: str,
-                         extra: Sequence[tuple[tuple[str, float], ...]] = ()) -> _Amounts:
-    """Parse distinct ``ligands``/``counter_ions`` cells (plus already-parsed ``extra`` entries appended).
-
-    Cells made of ``name:number`` items (plain positive numbers in [1e-6, 1e4], distinct
-    names, ASCII) are split with Arrow kernels; anything else goes through
-    :func:`mlglass.records.parse_amounts`, which applies the full rules and raises the messages.
-    """
-    n = len(values)
-    text = [v if isinstance(v, str) and len(v) <= _MAX_FIELD else None for v in values]
-    arr = pa.array(text, type=pa.string())
-    fast = np.asarray(pc.fill_null(pc.string_is_ascii(arr), False), dtype=bool) if n else np.zeros(0, bool)
-    parts = pc.split_pattern(arr, ";")
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-    parent = np.asarray(pc.list_parent_indices(parts), dtype=np.int64)
-    keep = np.asarray(pc.not_equal(pc.utf8_length(flat), 0), dtype=bool)
-    flat = flat.filter(pa.array(keep))
-    parent = parent[keep]
-    pieces = pc.split_pattern(flat, ":", max_splits=1, reverse=True)
-    two = np.asarray(pc.equal(pc.list_value_length(pieces), 2), dtype=bool)
-    safe = pc.if_else(pa.array(two), pieces, pa.scalar(["", ""], type=pa.list_(pa.string())))
-    name_arr = pc.utf8_trim_whitespace(pc.list_element(safe, 0))
-    amount_txt = pc.utf8_trim_whitespace(pc.list_element(safe, 1))
-    ok = two & np.asarray(pc.not_equal(pc.utf8_length(name_arr), 0), dtype=bool) \
-        & np.asarray(pc.match_substring_regex(amount_txt, _CLEAN_AMOUNT), dtype=bool)
-    amounts = np.full(len(ok), np.nan)
-    if ok.any():
-        amounts[ok] = np.asarray(pc.cast(amount_txt.filter(pa.array(ok)), pa.float64()), dtype=float)
-    with np.errstate(invalid="ignore"):
-        ok &= (amounts >= 1e-6) & (amounts <= 1e4)
-    encoded = pc.dictionary_encode(name_arr)
-    codes = np.asarray(encoded.indices, dtype=np.int64)
-    names = [str(s) for s in encoded.dictionary.to_pylist()]
-    if len(parent):
-        bad_parent = np.bincount(parent[~ok], minlength=n) > 0
-        count = np.bincount(parent, minlength=n)
-        pair = parent * max(1, len(names)) + codes
-        uniq_pair, pair_count = np.unique(pair, return_counts=True)
-        dup_parent = uniq_pair[pair_count > 1] // max(1, len(names))
-        fast &= ~bad_parent & (count <= _MAX_ITEMS)
-        fast[dup_parent] = False
-    errors: list[RecordError | None] = [None] * (n + len(extra))
-    name_pos = {nm: j for j, nm in enumerate(names)}
-    slow_parent: list[int] = []
-    slow_code: list[int] = []
-    slow_amt: list[float] = []
-
-    def add(row: int, items: tuple[tuple[str, float], ...]) -> None:
-        for nm, a in items:
-            j = name_pos.get(nm)
-            if j is None:
-                j = name_pos[nm] = len(names)
-                names.append(nm)
-            slow_parent.append(row)
-            slow_code.append(j)
-            slow_amt.append(a)
-
-    for v in np.flatnonzero(~fast).tolist():
-        value = values[v]
-        if _is_blank(value):
-            continue
-        try:
-            add(int(v), parse_amounts(value, field))
-        except RecordError as err:
-            errors[v] = err
-    for k, items in enumerate(extra):
-        add(n + k, items)
-    take = fast[parent] if len(parent) else np.zeros(0, bool)
-    all_parent = np.concatenate([parent[take], np.asarray(slow_parent, dtype=np.int64)])
-    all_code = np.concatenate([codes[take], np.asarray(slow_code, dtype=np.int64)])
-    all_amt = np.concatenate([amounts[take], np.asarray(slow_amt, dtype=float)])
-    order = np.argsort(all_parent, kind="stable")
-    all_parent, all_code, all_amt = all_parent[order], all_code[order], all_amt[order]
-    total = n + len(extra)
-    count = np.bincount(all_parent, minlength=total) if len(all_parent) else np.zeros(total, np.int64)
-    width = max(1, int(count.max()) if total else 1)
-    start = np.cumsum(count) - count
-    pos = np.arange(len(all_parent)) - start[all_parent]
-    idx = np.full((total, width), -1, dtype=np.int64)
-    amt = np.zeros((total, width))
-    idx[all_parent, pos] = all_code
-    amt[all_parent, pos] = all_amt
-    return _Amounts(names=names, idx=idx, amt=amt, errors=errors)
 
 
 # ------------------------------------------------------------------ the batch
@@ -241,7 +133,7 @@ class CandidateBatch:
         combined = np.zeros(n, dtype=np.int64)
         radix = 1
         for c in keys:
-            codes, first = _factorize(frame[c])
+            codes, first = factorize_column(frame[c])
             col_codes[c] = codes
             if c in comp_cols:
                 values = frame[c].to_numpy(dtype=object)
@@ -302,8 +194,8 @@ class CandidateBatch:
         parsed = _Parsed(
             metals=metal_vals, metal_err=[None] * n_u,
             given=[r.oxidation_states if r is not None else () for r in records], given_err=[None] * n_u,
-            ligands=_parse_amount_column([], "ligands", lig_extra),
-            counters=_parse_amount_column([], "counter_ions", cnt_extra),
+            ligands=parse_amount_column([], "ligands", lig_extra),
+            counters=parse_amount_column([], "counter_ions", cnt_extra),
             dim=np.array([np.nan if r is None or r.dimensionality is None else r.dimensionality for r in records],
                          dtype=float),
             geometry=[r.geometry if r is not None else None for r in records],
@@ -347,7 +239,7 @@ class CandidateBatch:
                 metal_err.append(err)
         m = codes("metal").copy()
         ox_vals = values("oxidation_state")
-        pair_codes, pair_first = _pairs(m, codes("oxidation_state"))
+        pair_code, pair_first = pair_codes(m, codes("oxidation_state"))
         given: list[tuple[tuple[str, float], ...]] = []
         given_err: list[RecordError | None] = []
         ox_c = codes("oxidation_state")
@@ -362,14 +254,14 @@ class CandidateBatch:
             except RecordError as err:
                 given.append(())
                 given_err.append(err)
-        g = pair_codes.copy()
+        g = pair_code.copy()
         n_lig = len(values("ligands"))
         n_cnt = len(values("counter_ions"))
         lig = codes("ligands").copy()
         cnt = codes("counter_ions").copy()
-        ligands = _parse_amount_column(values("ligands"), "ligands",
+        ligands = parse_amount_column(values("ligands"), "ligands",
                                        [tuple((c.name, c.amount) for c in r.ligands) if r else () for r in f_recs])
-        counters = _parse_amount_column(values("counter_ions"), "counter_ions",
+        counters = parse_amount_column(values("counter_ions"), "counter_ions",
                                         [tuple((c.name, c.amount) for c in r.counter_ions) if r else ()
                                          for r in f_recs])
         dim_err: list[RecordError | None] = []
@@ -468,7 +360,7 @@ class CandidateBatch:
             integral = np.isfinite(need) & (np.abs(need - np.round(need)) < 1e-3)
         cand = np.where(integral, np.round(need), np.nan)
         cand_key = np.where(integral, cand, -1e9)
-        ox_codes, ox_first = _pairs(p.g, pd.factorize(cand_key)[0].astype(np.int64))
+        ox_codes, ox_first = pair_codes(p.g, pd.factorize(cand_key)[0].astype(np.int64))
         ion_list: list[Any] = []
         ion_pos: dict[int, int] = {}
         km = max([len(x) for x in p.metals] + [1])
@@ -651,8 +543,8 @@ class _Parsed:
     metal_err: list[RecordError | None]
     given: list[tuple[tuple[str, float], ...]]
     given_err: list[RecordError | None]
-    ligands: _Amounts
-    counters: _Amounts
+    ligands: AmountTable
+    counters: AmountTable
     dim: np.ndarray
     geometry: list[str | None]
     m: np.ndarray
@@ -691,43 +583,9 @@ def _chemistry(p: _Parsed, lig_entries: list[Any], n_u: int) -> np.ndarray:
     metal_sets: dict[frozenset, int] = {}
     set_code = np.array([metal_sets.setdefault(frozenset(sym for sym, _ in ms), len(metal_sets)) for ms in p.metals]
                         + [0], dtype=np.int64)
-    codes, first = _pairs(set_code[p.m], pd.factorize(masks)[0].astype(np.int64))
+    codes, first = pair_codes(set_code[p.m], pd.factorize(masks)[0].astype(np.int64))
     values = np.empty(len(first), dtype=object)
     for j, u in enumerate(first):
         metals = frozenset(sym for sym, _ in p.metals[p.m[u]])
         values[j] = (metals, frozenset(str(kind_names[k]) for k in range(len(kind_names)) if masks[u] >> k & 1))
     return values[codes] if len(first) else np.empty(n_u, dtype=object)
-
-
-def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the distinct ``(a, b)`` pairs and the first position of each."""
-    n = len(a)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    key = a.astype(np.int64) * (int(b.max()) + 1) + b.astype(np.int64)
-    codes, uniq = pd.factorize(key, sort=False)
-    first = np.full(len(uniq), n, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
-    return codes.astype(np.int64), first
-
-
-def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a column's values (missing cells one value) and the first row of each code."""
-    try:
-        codes, uniq = pd.factorize(series, sort=False, use_na_sentinel=False)
-    except TypeError:  # unhashable cells (lists): told apart by their text
-        codes, uniq = pd.factorize(series.map(repr), sort=False, use_na_sentinel=False)
-    codes = np.asarray(codes, dtype=np.int64)
-    first = np.full(len(uniq), len(series), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(series), dtype=np.int64))
-    return codes, first
-
-
-def check_unique_columns(frame: pd.DataFrame) -> None:
-    """Raise :class:`~mlglass.errors.SchemaError` if a column name appears twice."""
-    if frame.columns.has_duplicates:
-        dups = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise SchemaError("columns", dups, "column names must be unique; these appear more than once")
-
-
-_ = GEOMETRIES

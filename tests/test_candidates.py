@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlglass.candidates import CandidateBatch, _parse_amount_column
+from mlglass.candidate_columns import parse_amount_column
+from mlglass.candidates import CandidateBatch
 from mlglass.errors import RecordError
 from mlglass.featurize import (
     CounterIonFeaturizer,
@@ -29,7 +30,7 @@ def _expected(value):
 
 
 def test_vectorised_amounts_equal_the_record_parser():
-    table = _parse_amount_column(CELLS, "ligands")
+    table = parse_amount_column(CELLS, "ligands")
     for v, value in enumerate(CELLS):
         items, err = _expected(value)
         if err is not None:
