@@ -407,9 +407,9 @@ def test_tiny_amount_is_a_row_error_not_an_inf_descriptor(tiny_predictor, tmp_pa
 
 
 def test_non_finite_descriptor_gives_a_row_error(tiny_predictor, monkeypatch):
-    from mlglass.candidates import CandidateBatch
+    import mlglass.candidates as candidates
 
-    monkeypatch.setattr(base, "_DESCRIPTOR_LIMIT", 0.5)  # every non-zero descriptor now counts as overflow
+    monkeypatch.setattr(candidates, "DESCRIPTOR_LIMIT", 0.5)  # every non-zero descriptor now counts as overflow
     out = tiny_predictor.predict(pd.DataFrame({"id": ["a"], "metal": ["Zn"], "ligands": ["Im:2"]}))
     assert "descriptor is not a finite number" in out.loc[0, "error"] and np.isnan(out.loc[0, "tm_c"])
 
