@@ -48,19 +48,9 @@ class RecordBatch:
 
 
 def _species(name: str, field_name: str) -> tuple[np.ndarray, str]:
-    key = (name, field_name)
-    hit = _SPECIES_CACHE.get(key)
-    if hit is None:
-        try:
-            sp = resolve_species(name, field_name)
-            hit = (np.asarray(species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors), dtype=float), sp.donor_kind)
-        except RecordError as err:
-            hit = err
-        if len(_SPECIES_CACHE) > _MAX_CACHE:
-            _SPECIES_CACHE.clear()
-        _SPECIES_CACHE[key] = hit
+    hit = species_entry(name, field_name)
     if isinstance(hit, RecordError):
-        raise hit
+        raise hit.with_row(hit.row)  # a copy: raising the cached error would grow its traceback on every call
     return hit
 
 
@@ -71,19 +61,30 @@ def _ion(symbol: str, ox: float | None) -> MetalIon:
         try:
             hit = metal_ion(symbol, ox)
         except RecordError as err:
-            hit = err
+            hit = err.with_traceback(None)
         _ION_CACHE[key] = hit
     if isinstance(hit, RecordError):
-        raise hit
+        raise hit.with_row(hit.row)  # a copy (see _species)
     return hit
 
 
 def species_entry(name: str, field_name: str) -> tuple[np.ndarray, str] | RecordError:
-    """Descriptor vector and donor kind of a species, or the error that resolving it raised (cached)."""
-    try:
-        return _species(name, field_name)
-    except RecordError as err:
-        return err
+    """Descriptor vector and donor kind of a species, or the error resolving it raised (cached per process).
+
+    Cached errors carry no traceback (a traceback keeps the frames, and their data, of the call that raised).
+    """
+    key = (name, field_name)
+    hit = _SPECIES_CACHE.get(key)
+    if hit is None:
+        try:
+            sp = resolve_species(name, field_name)
+            hit = (np.asarray(species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors), dtype=float), sp.donor_kind)
+        except RecordError as err:
+            hit = err.with_traceback(None)
+        if len(_SPECIES_CACHE) > _MAX_CACHE:
+            _SPECIES_CACHE.clear()
+        _SPECIES_CACHE[key] = hit
+    return hit
 
 
 def ion_descriptors(symbol: str, ox: float | None) -> MetalIon:
