@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from mlglass.errors import RecordError, SchemaError
 from mlglass.records import _MAX_FIELD, _MAX_ITEMS, _is_blank, parse_amounts
 
-__all__ = ["AmountTable", "cell", "check_unique_columns", "factorize_column", "pair_codes", "parse_amount_column"]
+__all__ = ["AmountTable", "ParsedColumns", "cell", "check_unique_columns", "factorize_column", "pair_codes", "parse_amount_column"]
 
 _CLEAN_AMOUNT = r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
@@ -164,3 +164,22 @@ def check_unique_columns(frame: pd.DataFrame) -> None:
     if frame.columns.has_duplicates:
         dups = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise SchemaError("columns", dups, "column names must be unique; these appear more than once")
+
+
+@dataclass
+class ParsedColumns:
+    """Column tables of a batch and, per distinct composition, its entry in each."""
+
+    metals: list[tuple[tuple[str, float], ...]]
+    metal_err: list[RecordError | None]
+    given: list[tuple[tuple[str, float], ...]]
+    given_err: list[RecordError | None]
+    ligands: AmountTable
+    counters: AmountTable
+    dim: np.ndarray
+    geometry: list[str | None]
+    m: np.ndarray
+    g: np.ndarray
+    lig: np.ndarray
+    cnt: np.ndarray
+    geometry_code: np.ndarray | None = None

@@ -27,7 +27,6 @@ written for a row (:meth:`CandidateBatch.row_errors`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlglass.candidate_chemistry import chemistry_classes, oxidation_states
 from mlglass.candidate_columns import (
-    AmountTable,
+    ParsedColumns,
     cell,
     check_unique_columns,
     factorize_column,
@@ -191,7 +191,7 @@ class CandidateBatch:
         metal_vals = [r.metals if r is not None else () for r in records]
         lig_extra = [tuple((c.name, c.amount) for c in r.ligands) if r is not None else () for r in records]
         cnt_extra = [tuple((c.name, c.amount) for c in r.counter_ions) if r is not None else () for r in records]
-        parsed = _Parsed(
+        parsed = ParsedColumns(
             metals=metal_vals, metal_err=[None] * n_u,
             given=[r.oxidation_states if r is not None else () for r in records], given_err=[None] * n_u,
             ligands=parse_amount_column([], "ligands", lig_extra),
@@ -311,14 +311,14 @@ class CandidateBatch:
             for u in np.flatnonzero(regular & bad_entries[code]):
                 if errs[u] is None:
                     errs[u] = err_list[code[u]]
-        parsed = _Parsed(metals=metal_vals, metal_err=metal_err, given=given, given_err=given_err,
+        parsed = ParsedColumns(metals=metal_vals, metal_err=metal_err, given=given, given_err=given_err,
                          ligands=ligands, counters=counters, dim=dim,
                          geometry=[geometry_list[k] for k in range(len(geometry_list))],
                          m=m, g=g, lig=lig, cnt=cnt, geometry_code=geometry_code)
         return cls._finish(n, inverse, first_row, parsed, errs)
 
     @classmethod
-    def _finish(cls, n: int, inverse: np.ndarray, first_row: np.ndarray, p: _Parsed,
+    def _finish(cls, n: int, inverse: np.ndarray, first_row: np.ndarray, p: ParsedColumns,
                 errs: list[RecordError | None]) -> CandidateBatch:
         from mlglass.chem.elements import default_oxidation_state
         from mlglass.chem.ligands import resolve_species
@@ -376,7 +376,7 @@ class CandidateBatch:
             metals = p.metals[p.m[u]]
             gm = dict(p.given[p.g[u]])
             try:
-                states, how = _states(metals, gm, bool(all_given[p.g[u]]), cand[u], default_oxidation_state)
+                states, how = oxidation_states(metals, gm, bool(all_given[p.g[u]]), cand[u], default_oxidation_state)
                 used_txt[j] = ";".join(f"{s}:{v:g}" for s, v in states)
                 method_txt[j] = how
                 for k, ((sym, frac), (_, ox)) in enumerate(zip(metals, states)):
@@ -438,7 +438,7 @@ class CandidateBatch:
         method = method_txt[ox_codes].copy() if len(ox_first) else np.full(n_u, "", dtype=object)
         used[bad] = ""
         method[bad] = ""
-        chemistry = _chemistry(p, tables[0][2], n_u)
+        chemistry = chemistry_classes(p, tables[0][2], n_u)
         return cls(n_rows=n, inverse=inverse, first_row=first_row, errors=errs, batch=batch,
                    oxidation_used=used, oxidation_method=method, chemistry=chemistry)
 
@@ -533,59 +533,3 @@ class CandidateBatch:
             label = cell(row_labels[i]) if row_labels is not None else i
             out[i] = f"row {label!r}: {out[i]}"
         return out
-
-
-@dataclass
-class _Parsed:
-    """Column tables of a batch and, per distinct composition, its entry in each."""
-
-    metals: list[tuple[tuple[str, float], ...]]
-    metal_err: list[RecordError | None]
-    given: list[tuple[tuple[str, float], ...]]
-    given_err: list[RecordError | None]
-    ligands: AmountTable
-    counters: AmountTable
-    dim: np.ndarray
-    geometry: list[str | None]
-    m: np.ndarray
-    g: np.ndarray
-    lig: np.ndarray
-    cnt: np.ndarray
-    geometry_code: np.ndarray | None = None
-
-
-def _states(metals: tuple[tuple[str, float], ...], gm: dict[str, float], all_given: bool, cand: float,
-            default: Any) -> tuple[list[tuple[str, float]], str]:
-    """Oxidation states and method (the rule of :mod:`mlglass.chem.oxidation`) for one composition class."""
-    from mlglass.chem.oxidation import _allowed
-
-    if all_given:
-        return [(sym, float(gm[sym])) for sym, _ in metals], "given"
-    if math.isfinite(cand):
-        free = [sym for sym, _ in metals if sym not in gm]
-        if all(_allowed(sym, cand) for sym in free):
-            return [(sym, float(gm.get(sym, cand))) for sym, _ in metals], "charge_balance"
-    return [(sym, float(gm[sym]) if sym in gm else float(default(sym))) for sym, _ in metals], "default"
-
-
-def _chemistry(p: _Parsed, lig_entries: list[Any], n_u: int) -> np.ndarray:
-    """``(metals, donor kinds)`` per composition, built once per distinct (metal set, donor-kind set) pair.
-
-    The donor kinds of a ligand cell are a bit mask over the distinct kinds (numpy over the slots).
-    """
-    kinds = [("unknown" if isinstance(e, RecordError) else e[1]) for e in lig_entries]
-    kind_names, kind_code = np.unique(np.asarray(kinds + ["unknown"], dtype=object).astype(str), return_inverse=True)
-    bits = np.left_shift(np.int64(1), kind_code.astype(np.int64))
-    bits[-1] = 0  # the padding slot
-    idx = p.ligands.idx[p.lig]
-    masks = np.bitwise_or.reduce(bits[np.where(idx < 0, len(bits) - 1, idx)], axis=1) if idx.size else \
-        np.zeros(n_u, dtype=np.int64)
-    metal_sets: dict[frozenset, int] = {}
-    set_code = np.array([metal_sets.setdefault(frozenset(sym for sym, _ in ms), len(metal_sets)) for ms in p.metals]
-                        + [0], dtype=np.int64)
-    codes, first = pair_codes(set_code[p.m], pd.factorize(masks)[0].astype(np.int64))
-    values = np.empty(len(first), dtype=object)
-    for j, u in enumerate(first):
-        metals = frozenset(sym for sym, _ in p.metals[p.m[u]])
-        values[j] = (metals, frozenset(str(kind_names[k]) for k in range(len(kind_names)) if masks[u] >> k & 1))
-    return values[codes] if len(first) else np.empty(n_u, dtype=object)
