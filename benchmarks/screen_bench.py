@@ -1,16 +1,23 @@
 """Throughput and memory of ``mlglass.screen.screen_file`` on large synthetic candidate files.
 
-Not a test. For each size (default 100k, 1M and 10M rows) it streams a
-synthetic candidate CSV (rows drawn from a few hundred distinct
-compositions: ZIF mixed-linker variants, dicyanamide perovskites,
-bis(acetamide) salts, phosphate-azoles, Cu(I) thiocyanates), screens it in a
-fresh subprocess (so the peak RSS belongs to that size alone) and prints
-rows/s, rows/min and peak memory. It then times featurizing a few thousand
+Not a test. Two workloads, each screened (CSV in, CSV out) in a fresh
+subprocess so the peak RSS belongs to that run alone, reporting rows/s,
+rows/min and peak memory (median of ``--repeat`` runs):
+
+* ``repeated`` (``--sizes``, default 100k, 1M and 10M rows): rows drawn from a
+  few hundred distinct compositions (ZIF mixed-linker variants, dicyanamide
+  perovskites, bis(acetamide) salts, phosphate-azoles, Cu(I) thiocyanates);
+* ``distinct`` (``--distinct-sizes``, default 1,000,010 rows): every row a
+  different composition, Zn/Co/Cd/Mn/Cu/Fe and their pairs with
+  ``Im:2-x;S:x``, S in bIm/mbIm/ClbIm/FbIm, x in steps of 1e-5; 10 rows name an
+  unknown ligand and must come back flagged. It then times featurizing a few thousand
 rows one by one with a fresh featurizer per row (no caching) against the
 cached batch path of the predictor.
 
     .venv/bin/python benchmarks/screen_bench.py                      # 100k, 1M, 10M
     .venv/bin/python benchmarks/screen_bench.py --sizes 100000,1000000 --workers 2
+    .venv/bin/python benchmarks/screen_bench.py --sizes 1000000 --distinct-sizes 1000010 --repeat 2
+    .venv/bin/python benchmarks/screen_bench.py --sizes '' --distinct-sizes 200000 --profile 30
 
 The model is ``models/`` when ``models/metadata.json`` loads, else a small
 model trained on the bundled dataset (a few seconds).
@@ -54,6 +61,67 @@ def compositions() -> list[tuple[str, str, str, str, str]]:
     return out
 
 
+#: Metal columns of the distinct workload: 6 single metals and 15 pairs at 3 site fractions (51 values).
+_SINGLE_METALS = ("Zn", "Co", "Cd", "Mn", "Cu", "Fe")
+_SUBSTITUENTS = ("bIm", "mbIm", "ClbIm", "FbIm")
+#: Step of the substituted-linker amount in the distinct workload (moles per metal).
+_X_STEP = 1e-5
+_X_STEPS = 50_000  # x = 1e-5 ... 0.5
+
+
+def _distinct_metals() -> list[str]:
+    out = list(_SINGLE_METALS)
+    for i, a in enumerate(_SINGLE_METALS):
+        for b in _SINGLE_METALS[i + 1:]:
+            for f in (0.25, 0.5, 0.75):
+                out.append(f"{a}:{f:g};{b}:{1 - f:g}")
+    return out
+
+
+def distinct_columns(start: int, stop: int, n_bad: int = 0, n_total: int = 0) -> dict[str, np.ndarray]:
+    """Rows ``start..stop`` of the distinct-composition workload (every row a different composition).
+
+    Row ``i`` is metal ``i % 51`` (:func:`_distinct_metals`) with ``Im:2-x;S:x``, S one of
+    bIm/mbIm/ClbIm/FbIm and x a multiple of 1e-5 up to 0.5, so up to 10.2 M rows are all distinct.
+    ``n_bad`` rows, spread evenly over ``n_total`` rows, name an unknown ligand (they must come back
+    flagged, not dropped).
+    """
+    metals = np.asarray(_distinct_metals(), dtype=object)
+    i = np.arange(start, stop, dtype=np.int64)
+    m = i % len(metals)
+    rest = i // len(metals)
+    sub = np.asarray(_SUBSTITUENTS, dtype=object)[rest % len(_SUBSTITUENTS)]
+    k = (rest // len(_SUBSTITUENTS)) % _X_STEPS + 1
+    x = np.char.mod("%.5f", k * _X_STEP)
+    two_minus = np.char.mod("%.5f", 2.0 - k * _X_STEP)
+    lig = np.char.add(np.char.add(np.char.add("Im:", two_minus), ";"), np.char.add(np.char.add(sub.astype(str), ":"),
+                                                                                 x)).astype(object)
+    if n_bad and n_total:
+        bad_rows = np.arange(n_bad) * (n_total // n_bad) + n_total // (2 * n_bad)
+        hit = bad_rows[(bad_rows >= start) & (bad_rows < stop)] - start
+        lig[hit] = "Im:1.9;notAligand:0.1"
+    ids = np.char.add("cand", np.char.zfill(i.astype(str), 9)).astype(object)
+    return {"id": ids, "metal": metals[m], "oxidation_state": np.full(len(i), "", dtype=object), "ligands": lig,
+            "counter_ions": np.full(len(i), "", dtype=object), "dimensionality": np.full(len(i), "3", dtype=object)}
+
+
+def make_distinct_input(path: Path, n: int, chunk: int = 500_000, n_bad: int = 10) -> None:
+    """Stream the distinct-composition workload (``n`` rows, ``n_bad`` of them bad) to ``path`` (CSV)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from mlglass._io import atomic_write
+
+    names = ["id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality"]
+    schema = pa.schema([(c, pa.string()) for c in names])
+    with atomic_write(path, "wb") as fh:
+        writer = pacsv.CSVWriter(fh, schema)
+        for start in range(0, n, chunk):
+            cols = distinct_columns(start, min(n, start + chunk), n_bad=n_bad, n_total=n)
+            writer.write_table(pa.table([pa.array(cols[c], pa.string()) for c in names], schema=schema))
+        writer.close()
+
+
 def make_input(path: Path, n: int, seed: int = 0, chunk: int = 500_000) -> None:
     """Stream ``n`` synthetic rows to ``path`` (CSV) through one atomic write."""
     import pyarrow as pa
@@ -87,7 +155,7 @@ def model_folder(workdir: Path) -> Path:
         try:
             GlassPredictor.load(bundled)
             return bundled
-        except Exception as err:  # incompatible bundle: fall back to a quick model
+        except Exception as err:  # noqa: BLE001 - incompatible bundle: fall back to a quick model
             print(f"(models/ not usable: {err}; training a small model)", file=sys.stderr)
     from mlglass.datasets import load_glasses
 
@@ -107,10 +175,25 @@ def run_one(args: argparse.Namespace) -> None:
     """Child process: screen one file and report timings and peak memory as JSON."""
     from mlglass.screen import screen_file
 
+    prof = None
+    if args.profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     t0 = time.perf_counter()
     res = screen_file(args.input, args.output, args.model, chunk_size=args.chunk_size, workers=args.workers,
                       dask_address=args.dask, progress=args.progress, top_n=10)
     wall = time.perf_counter() - t0
+    if prof is not None:
+        import io
+        import pstats
+
+        prof.disable()
+        for key in ("cumulative", "tottime"):
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(args.profile)
+            print(buf.getvalue(), file=sys.stderr)
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"rows": res.n_rows, "errors": res.n_errors, "wall_s": wall, "predict_s": res.timings["predict"],
@@ -125,7 +208,6 @@ def row_by_row_speedup(model: Path, n: int = 3000) -> dict[str, float]:
     from mlglass.chem import ligands as lig_mod
     from mlglass.featurize import GlassFeaturizer
     from mlglass.models.predictor import GlassPredictor
-    from mlglass.screen.chunks import predict_deduplicated
 
     comps = compositions()
     rng = np.random.default_rng(1)
@@ -151,23 +233,24 @@ def row_by_row_speedup(model: Path, n: int = 3000) -> dict[str, float]:
     t = time.perf_counter()
     predictor.predict(frame)
     batch = time.perf_counter() - t
-    t = time.perf_counter()
-    predict_deduplicated(predictor, frame)
-    dedup = time.perf_counter() - t
-    return {"rows": n, "row_by_row_s": slow, "row_by_row_warm_s": warm, "cached_batch_s": batch,
-            "dedup_batch_s": dedup}
+    return {"rows": n, "row_by_row_s": slow, "row_by_row_warm_s": warm, "cached_batch_s": batch}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated row counts")
+    ap.add_argument("--sizes", default="100000,1000000,10000000",
+                    help="comma-separated row counts of the repeated-composition workload")
+    ap.add_argument("--distinct-sizes", default="1000010",
+                    help="comma-separated row counts of the distinct-composition workload ('' to skip)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size (the median is reported)")
     ap.add_argument("--workdir", default="/tmp/mlglass-screen-bench", help="folder for the synthetic files")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--dask", default=None, help="dask address ('local' for a LocalCluster)")
     ap.add_argument("--chunk-size", type=int, default=50_000)
     ap.add_argument("--output-format", choices=("csv", "parquet"), default="csv")
     ap.add_argument("--keep", action="store_true", help="keep the synthetic input/output files")
-    ap.add_argument("--speedup-rows", type=int, default=3000)
+    ap.add_argument("--speedup-rows", type=int, default=3000, help="rows of the row-by-row comparison (0: skip)")
+    ap.add_argument("--profile", type=int, default=0, help="print the top N cProfile entries of each screen")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--models", default=None, help="model bundle folder (default: models/ or a small trained one); "
                     "compare a bundle with Td models against one without (MLGLASS_THERMAL=off mlglass train --out D)")
@@ -183,45 +266,59 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     model = Path(args.models) if args.models else model_folder(work)
     print(f"model: {model}   workers: {args.workers}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
-          f"distinct compositions: {len(compositions())}")
-    header = f"{'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} {'rows/s':>10} " \
-             f"{'rows/min':>12} {'peak MB':>8} {'children MB':>11}"
+          f"repeated workload: {len(compositions())} distinct compositions; distinct workload: every row distinct")
+    header = f"{'workload':>9} {'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} " \
+             f"{'rows/s':>10} {'rows/min':>12} {'peak MB':>8} {'errors':>7}"
     print(header)
     print("-" * len(header))
-    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-        inp = work / f"cands_{size}.csv"
-        out = work / f"ranked_{size}.{args.output_format}"
+    jobs = [("repeated", int(s)) for s in args.sizes.split(",") if s.strip()]
+    jobs += [("distinct", int(s)) for s in args.distinct_sizes.split(",") if s.strip()]
+    for workload, size in jobs:
+        inp = work / f"cands_{workload}_{size}.csv"
+        out = work / f"ranked_{workload}_{size}.{args.output_format}"
         t = time.perf_counter()
         if not inp.exists():
-            make_input(inp, size)
+            if workload == "distinct":
+                make_distinct_input(inp, size, n_bad=10 if size >= 1000 else 0)
+            else:
+                make_input(inp, size)
         gen = time.perf_counter() - t
         cmd = [sys.executable, __file__, "--run-one", "--input", str(inp), "--output", str(out), "--model",
-               str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size)]
+               str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size),
+               "--profile", str(args.profile)]
         if args.dask:
             cmd += ["--dask", args.dask]
         if args.progress:
             cmd += ["--progress"]
-        proc = subprocess.run(cmd, text=True, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=None if args.progress else subprocess.PIPE)
-        if proc.returncode != 0:
-            print(proc.stderr or "", file=sys.stderr)
-            raise SystemExit(f"screen of {size} rows failed")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['rows']:>12,} {gen:>7.1f} {r['wall_s']:>9.1f} {r['predict_s']:>9.1f} {r['merge_s']:>8.1f} "
-              f"{r['rows_per_s']:>10,.0f} {r['rows_per_s'] * 60:>12,.0f} {r['peak_self_mb']:>8,.0f} "
-              f"{r['peak_children_mb']:>11,.0f}", flush=True)
+        runs = []
+        for _ in range(max(1, args.repeat)):
+            proc = subprocess.run(cmd, check=False, text=True, cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=None if (args.progress or args.profile) else subprocess.PIPE)
+            if proc.returncode != 0:
+                print(proc.stderr or "", file=sys.stderr)
+                raise SystemExit(f"screen of {size} rows failed")
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        runs.sort(key=lambda r: r["rows_per_s"])
+        r = runs[len(runs) // 2]
+        r["peak_self_mb"] = max(x["peak_self_mb"] for x in runs)
+        print(f"{workload:>9} {r['rows']:>12,} {gen:>7.1f} {r['wall_s']:>9.1f} {r['predict_s']:>9.1f} "
+              f"{r['merge_s']:>8.1f} {r['rows_per_s']:>10,.0f} {r['rows_per_s'] * 60:>12,.0f} "
+              f"{r['peak_self_mb']:>8,.0f} {r['errors']:>7,}", flush=True)
+        if len(runs) > 1:
+            print(f"{'':>9} runs rows/min: " + ", ".join(f"{x['rows_per_s'] * 60:,.0f}" for x in runs), flush=True)
         if not args.keep:
             for p in (inp, out):
                 if p.exists():
                     os.unlink(p)
+    if args.speedup_rows <= 0:
+        return
     s = row_by_row_speedup(model, args.speedup_rows)
     print(f"\nfeaturize + predict {s['rows']:,} rows:")
     print(f"  row by row, fresh featurizer, species caches cleared : {s['row_by_row_s']:8.2f} s")
     print(f"  row by row, fresh featurizer, species caches warm    : {s['row_by_row_warm_s']:8.2f} s")
-    for label, key in (("GlassPredictor.predict (per distinct record)", "cached_batch_s"),
-                       ("screen chunk path (deduplicated rows)", "dedup_batch_s")):
-        print(f"  {label:<52} : {s[key]:8.3f} s  (x{s['row_by_row_s'] / s[key]:,.0f} vs cleared, "
-              f"x{s['row_by_row_warm_s'] / s[key]:,.0f} vs warm)")
+    print(f"  {'GlassPredictor.predict (per distinct composition)':<52} : {s['cached_batch_s']:8.3f} s  "
+          f"(x{s['row_by_row_s'] / s['cached_batch_s']:,.0f} vs cleared, "
+          f"x{s['row_by_row_warm_s'] / s['cached_batch_s']:,.0f} vs warm)")
 
 
 if __name__ == "__main__":

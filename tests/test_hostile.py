@@ -334,12 +334,12 @@ def test_screen_unreadable_csv_is_a_clear_error(tmp_path, tiny_model_dir, capsys
 # ----------------------------------------------------------------------------- 10. output paths first
 @pytest.mark.parametrize("command", ["predict", "featurize", "screen", "suggest"])
 def test_bad_output_paths_fail_before_computing(cands, tmp_path, tiny_model_dir, capsys, monkeypatch, command):
-    import mlglass.featurize.base as base
+    from mlglass.candidates import CandidateBatch
 
     def boom(*a, **k):
         raise AssertionError("computed before checking the output path")
 
-    monkeypatch.setattr(base, "featurize_unique", boom)
+    monkeypatch.setattr(CandidateBatch, "features", boom)
     folder = tmp_path / "dir.csv"
     folder.mkdir()
     not_a_dir = tmp_path / "file"
@@ -407,9 +407,9 @@ def test_tiny_amount_is_a_row_error_not_an_inf_descriptor(tiny_predictor, tmp_pa
 
 
 def test_non_finite_descriptor_gives_a_row_error(tiny_predictor, monkeypatch):
-    import mlglass.featurize.base as base
+    import mlglass.candidates as candidates
 
-    monkeypatch.setattr(base, "_DESCRIPTOR_LIMIT", 0.5)  # every non-zero descriptor now counts as overflow
+    monkeypatch.setattr(candidates, "DESCRIPTOR_LIMIT", 0.5)  # every non-zero descriptor now counts as overflow
     out = tiny_predictor.predict(pd.DataFrame({"id": ["a"], "metal": ["Zn"], "ligands": ["Im:2"]}))
     assert "descriptor is not a finite number" in out.loc[0, "error"] and np.isnan(out.loc[0, "tm_c"])
 

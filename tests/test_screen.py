@@ -171,15 +171,28 @@ def test_error_rows_rank_last_with_nan_score_and_ties_by_id():
 
 
 # ------------------------------------------------------------------ screen_file
-def test_deduplicated_prediction_equals_direct(predictor, candidates_csv):
+def test_repeated_compositions_predicted_once_and_broadcast(predictor, candidates_csv, monkeypatch):
+    """Rows sharing a composition get the predictions of one featurized row; errors name each row."""
+    from mlglass.candidates import CandidateBatch
+
     frame = pd.read_csv(candidates_csv, dtype=str, keep_default_na=False)
+    doubled = pd.concat([frame, frame.assign(id=frame["id"] + "_b")], ignore_index=True)
+    sizes = []
+    features = CandidateBatch.features
+
+    def spy(self, *a, **k):
+        sizes.append(self.n_unique)
+        return features(self, *a, **k)
+
+    monkeypatch.setattr(CandidateBatch, "features", spy)
     direct = predictor.predict(frame)
-    dedup = chunks_mod.predict_deduplicated(predictor, frame)
+    both = predictor.predict(doubled)
+    assert sizes[1] == sizes[0] <= len(frame)
     cols = ["tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt"]
-    ok = direct["error"] == ""
-    np.testing.assert_allclose(dedup.loc[ok, cols].to_numpy(float), direct.loc[ok, cols].to_numpy(float))
-    assert dedup["error"].tolist() == direct["error"].tolist()
-    assert "'c00700'" in dedup.loc[700, "error"]
+    n = len(frame)
+    np.testing.assert_allclose(both[cols].to_numpy(float)[n:], direct[cols].to_numpy(float), equal_nan=True)
+    assert "'c00700'" in both.loc[700, "error"] and "'c00700_b'" in both.loc[n + 700, "error"]
+    assert both["error"].iloc[n:].str.replace("_b'", "'").tolist() == direct["error"].tolist()
 
 
 def test_screen_file_every_row_once_and_same_ranking_as_in_memory(predictor, candidates_csv, tmp_path):

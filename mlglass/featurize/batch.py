@@ -1,7 +1,8 @@
 """Columnar view of many records for vectorised featurization.
 
-:func:`build_batch` resolves every distinct metal ion and species once
-(dictionary caches) and lays the records out as padded "slot" arrays:
+:class:`mlglass.candidates.CandidateBatch` resolves every distinct metal ion
+and species once (with the caches of this module) and lays the records out as
+padded "slot" arrays:
 ``metal_idx[i, k]`` is the k-th metal of record i (index into ``metals``),
 ``metal_frac[i, k]`` its site fraction, and likewise for ligands and
 counter-ions (amounts in moles per metal). Featurizers then compute with
@@ -10,19 +11,15 @@ numpy over the slots instead of looping over records in Python.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from mlglass.chem.elements import MetalIon, metal_ion
 from mlglass.chem.ligands import resolve_species, species_descriptors
-from mlglass.chem.oxidation import oxidation_state
 from mlglass.errors import RecordError
-from mlglass.records import CompoundRecord
 
-__all__ = ["RecordBatch", "build_batch"]
+__all__ = ["RecordBatch", "species_entry", "ion_descriptors", "gather", "entropy"]
 
 # Shared across batches: distinct species are resolved once per process.
 _SPECIES_CACHE: dict[tuple[str, str], tuple[np.ndarray, str] | RecordError] = {}
@@ -51,19 +48,9 @@ class RecordBatch:
 
 
 def _species(name: str, field_name: str) -> tuple[np.ndarray, str]:
-    key = (name, field_name)
-    hit = _SPECIES_CACHE.get(key)
-    if hit is None:
-        try:
-            sp = resolve_species(name, field_name)
-            hit = (np.asarray(species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors), dtype=float), sp.donor_kind)
-        except RecordError as err:
-            hit = err
-        if len(_SPECIES_CACHE) > _MAX_CACHE:
-            _SPECIES_CACHE.clear()
-        _SPECIES_CACHE[key] = hit
+    hit = species_entry(name, field_name)
     if isinstance(hit, RecordError):
-        raise hit
+        raise hit.with_row(hit.row)  # a copy: raising the cached error would grow its traceback on every call
     return hit
 
 
@@ -74,82 +61,35 @@ def _ion(symbol: str, ox: float | None) -> MetalIon:
         try:
             hit = metal_ion(symbol, ox)
         except RecordError as err:
-            hit = err
+            hit = err.with_traceback(None)
         _ION_CACHE[key] = hit
     if isinstance(hit, RecordError):
-        raise hit
+        raise hit.with_row(hit.row)  # a copy (see _species)
     return hit
 
 
-def build_batch(records: Sequence[CompoundRecord]) -> RecordBatch:
-    """Resolve species and metal ions of ``records`` and lay them out as slot arrays.
+def species_entry(name: str, field_name: str) -> tuple[np.ndarray, str] | RecordError:
+    """Descriptor vector and donor kind of a species, or the error resolving it raised (cached per process).
 
-    A record whose metal or species cannot be resolved gets its message in
-    ``errors[i]`` and empty slots.
+    Cached errors carry no traceback (a traceback keeps the frames, and their data, of the call that raised).
     """
-    n = len(records)
-    km = max((len(r.metals) for r in records), default=1) or 1
-    kl = max((len(r.ligands) for r in records), default=1) or 1
-    kc = max((len(r.counter_ions) for r in records), default=1) or 1
-    metal_idx = np.full((n, km), -1, dtype=np.int64)
-    metal_frac = np.zeros((n, km))
-    lig_idx = np.full((n, kl), -1, dtype=np.int64)
-    lig_amt = np.zeros((n, kl))
-    cnt_idx = np.full((n, kc), -1, dtype=np.int64)
-    cnt_amt = np.zeros((n, kc))
-    dim = np.full(n, np.nan)
-    tet = np.zeros(n, dtype=bool)
-    given = np.zeros(n, dtype=bool)
-    metals: list[MetalIon] = []
-    metal_pos: dict[int, int] = {}
-    vecs: list[np.ndarray] = []
-    kinds: list[str] = []
-    species_pos: dict[tuple[str, str], int] = {}
-    errors = [""] * n
-
-    def species_index(name: str, field_name: str) -> int:
-        key = (name, field_name)
-        j = species_pos.get(key)
-        if j is None:
-            vec, kind = _species(name, field_name)
-            j = species_pos[key] = len(vecs)
-            vecs.append(vec)
-            kinds.append(kind)
-        return j
-
-    for i, rec in enumerate(records):
+    key = (name, field_name)
+    hit = _SPECIES_CACHE.get(key)
+    if hit is None:
         try:
-            mrow = []
-            for sym, frac in rec.metals:
-                ion = _ion(sym, oxidation_state(rec, sym))
-                j = metal_pos.get(id(ion))
-                if j is None:
-                    j = metal_pos[id(ion)] = len(metals)
-                    metals.append(ion)
-                mrow.append((j, frac))
-            lrow = [(species_index(c.name, "ligands"), c.amount) for c in rec.ligands]
-            crow = [(species_index(c.name, "counter_ions"), c.amount) for c in rec.counter_ions]
+            sp = resolve_species(name, field_name)
+            hit = (np.asarray(species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors), dtype=float), sp.donor_kind)
         except RecordError as err:
-            errors[i] = str(err)
-            continue
-        for k, (j, f) in enumerate(mrow):
-            metal_idx[i, k], metal_frac[i, k] = j, f
-        for k, (j, a) in enumerate(lrow):
-            lig_idx[i, k], lig_amt[i, k] = j, a
-        for k, (j, a) in enumerate(crow):
-            cnt_idx[i, k], cnt_amt[i, k] = j, a
-        if rec.dimensionality is not None:
-            dim[i] = rec.dimensionality
-        if rec.geometry is not None:
-            given[i] = True
-            tet[i] = rec.geometry == "tetrahedral"
-    from mlglass.chem.ligands import SpeciesDescriptors
+            hit = err.with_traceback(None)
+        if len(_SPECIES_CACHE) > _MAX_CACHE:
+            _SPECIES_CACHE.clear()
+        _SPECIES_CACHE[key] = hit
+    return hit
 
-    width = len(SpeciesDescriptors.LABELS)
-    species_vec = np.vstack(vecs) if vecs else np.zeros((0, width))
-    return RecordBatch(n=n, metals=metals, metal_idx=metal_idx, metal_frac=metal_frac, species_vec=species_vec,
-                       species_kind=kinds, lig_idx=lig_idx, lig_amt=lig_amt, cnt_idx=cnt_idx, cnt_amt=cnt_amt,
-                       dim=dim, tetrahedral=tet, geometry_given=given, errors=errors)
+
+def ion_descriptors(symbol: str, ox: float | None) -> MetalIon:
+    """The :class:`~mlglass.chem.elements.MetalIon` of ``symbol`` in ``ox`` (cached; raises RecordError)."""
+    return _ion(symbol, ox)
 
 
 def gather(table: np.ndarray, idx: np.ndarray, fill: float = np.nan) -> np.ndarray:
@@ -165,5 +105,3 @@ def entropy(fracs: np.ndarray) -> np.ndarray:
         terms = np.where(fracs > 0, fracs * np.log(np.where(fracs > 0, fracs, 1.0)), 0.0)
     return 0.0 - terms.sum(axis=1)
 
-
-_ = math  # keep import for type checkers

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from mlglass.chem.elements import metal_ion
 from mlglass.chem.ligands import SpeciesDescriptors
-from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
-from mlglass.featurize.ligand import species_vector
-from mlglass.records import CompoundRecord
 
 __all__ = ["HSABFeaturizer"]
 
@@ -46,27 +41,8 @@ class HSABFeaturizer(RecordFeaturizer):
     def feature_labels(self) -> list[str]:
         return ["hsab_mismatch", "hsab_signed_difference", "hsab_donor_softness"]
 
-    def featurize(self, record: CompoundRecord) -> list[float]:
-        metals = [(metal_ion(s, oxidation_state(record, s)), f) for s, f in record.metals]
-        donors = []
-        for comp in record.ligands:
-            v, _ = species_vector(comp, "ligands")
-            if not math.isnan(v[_SOFT]):
-                donors.append((v[_SOFT], comp.amount))
-        if not donors:
-            return [math.nan] * 3
-        wsum = sum(a for _, a in donors)
-        mismatch = signed = 0.0
-        for ion, f in metals:
-            for soft, a in donors:
-                w = f * a / wsum
-                mismatch += w * abs(ion.hsab_value - soft)
-                signed += w * (ion.hsab_value - soft)
-        donor_soft = sum(s * a for s, a in donors) / wsum
-        return [mismatch, signed, donor_soft]
-
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
-        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        """Descriptors of every record of a :class:`~mlglass.featurize.batch.RecordBatch`."""
         mprops = np.array([[m.hsab_value, m.hardness_ev] for m in batch.metals]).reshape(-1, 2)
         M = gather(mprops, batch.metal_idx, fill=0.0)            # (n, km, 2)
         f = batch.metal_frac                                     # zero on padding

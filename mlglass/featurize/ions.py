@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from mlglass.chem.ligands import SpeciesDescriptors
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
-from mlglass.featurize.ligand import species_vector
-from mlglass.records import CompoundRecord
 
 __all__ = ["CounterIonFeaturizer"]
 
@@ -49,30 +46,8 @@ class CounterIonFeaturizer(RecordFeaturizer):
                 "counter_halide_amount", "counter_charge_per_metal", "counter_heavy_atoms_per_metal",
                 "counter_h_bond_donors_per_metal", "counter_volume_mean_a3", "counter_charge_density_mean"]
 
-    def featurize(self, record: CompoundRecord) -> list[float]:
-        if not record.counter_ions:
-            return [0.0] * 11 + [math.nan, math.nan]
-        total = cation = anion = neutral = cplx = halide = charge = heavy = hbd = vol = dens = 0.0
-        for comp in record.counter_ions:
-            v, _ = species_vector(comp, "counter_ions")
-            a = comp.amount
-            q = v[3]
-            total += a
-            cation += a * (q > 0)
-            anion += a * (q < 0)
-            neutral += a * (q == 0)
-            cplx += a * (q < 0 and v[_METAL] > 0)
-            halide += a * (v[0] == 1 and q < 0)
-            charge += a * q
-            heavy += a * v[0]
-            hbd += a * v[14]
-            vol += a * v[2]
-            dens += a * v[5]
-        return [1.0, float(len(record.counter_ions)), total, cation, anion, neutral, cplx, halide, charge, heavy,
-                hbd, vol / total, dens / total]
-
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
-        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        """Descriptors of every record of a :class:`~mlglass.featurize.batch.RecordBatch`."""
         V = gather(batch.species_vec, batch.cnt_idx, fill=0.0)
         a = batch.cnt_amt
         mask = batch.cnt_idx >= 0

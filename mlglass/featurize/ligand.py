@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from mlglass.chem.ligands import SpeciesDescriptors, resolve_species, species_descriptors
+from mlglass.chem.ligands import SpeciesDescriptors
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, entropy, gather
-from mlglass.records import Component, CompoundRecord
 
-__all__ = ["LigandFeaturizer", "DONOR_GROUPS", "species_vector"]
+__all__ = ["LigandFeaturizer", "DONOR_GROUPS"]
 
 _LABELS = list(SpeciesDescriptors.LABELS)
 _POS = {d: k for k, d in enumerate(_LABELS)}
@@ -23,12 +21,6 @@ _MAXED = ("rotatable_bonds", "kier_phi", "longest_flexible_chain", "heavy_atoms"
 #: Donor groups reported as amount fractions.
 DONOR_GROUPS = ("azolate_N", "azole_N", "nitrile_N", "thiocyanate_NS", "phosphate_O", "amide_O",
                 "carboxylate_O", "phosphine_oxide_O", "halide", "other")
-
-
-def species_vector(component: Component, field: str) -> tuple[tuple[float, ...], str]:
-    """Descriptor tuple and donor kind of a component's species."""
-    sp = resolve_species(component.name, field)
-    return species_descriptors(sp.smiles, sp.donor_kind, sp.n_donors), sp.donor_kind
 
 
 class LigandFeaturizer(RecordFeaturizer):
@@ -66,35 +58,8 @@ class LigandFeaturizer(RecordFeaturizer):
         labels += [f"ligand_donor_{k}_fraction" for k in DONOR_GROUPS]
         return labels
 
-    def featurize(self, record: CompoundRecord) -> list[float]:
-        width = len(_LABELS)
-        n_out = len(self.feature_labels())
-        if not record.ligands:
-            out = [math.nan] * n_out
-            base = width + len(_EXTENSIVE) + len(_MAXED)
-            out[base:base + 4] = [0.0, 0.0, 0.0, 0.0]
-            out[base + 4:] = [0.0] * len(DONOR_GROUPS)
-            return out
-        vecs, kinds, amounts = [], [], []
-        for comp in record.ligands:
-            v, kind = species_vector(comp, "ligands")
-            vecs.append(v)
-            kinds.append(kind)
-            amounts.append(comp.amount)
-        total = sum(amounts)
-        fracs = [a / total for a in amounts]
-        mean = [_nanweighted([v[k] for v in vecs], fracs) for k in range(width)]
-        per_metal = [sum(a * v[_POS[d]] for a, v in zip(amounts, vecs)) for d in _EXTENSIVE]
-        maxed = [max(v[_POS[d]] for v in vecs) for d in _MAXED]
-        entropy = 0.0 - sum(f * math.log(f) for f in fracs if f > 0)
-        donor = [0.0] * len(DONOR_GROUPS)
-        for f, kind in zip(fracs, kinds):
-            k = DONOR_GROUPS.index(kind) if kind in DONOR_GROUPS else len(DONOR_GROUPS) - 1
-            donor[k] += f
-        return mean + per_metal + maxed + [total, float(len(vecs)), entropy, 1.0 - max(fracs)] + donor
-
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
-        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        """Descriptors of every record of a :class:`~mlglass.featurize.batch.RecordBatch`."""
         width = len(_LABELS)
         V = gather(batch.species_vec, batch.lig_idx)            # (n, k, width)
         a = batch.lig_amt
@@ -118,8 +83,9 @@ class LigandFeaturizer(RecordFeaturizer):
                              for k in batch.species_kind] + [0], dtype=np.int64)
         g = group_of[np.where(batch.lig_idx < 0, len(group_of) - 1, batch.lig_idx)]
         donor = np.zeros((batch.n, len(DONOR_GROUPS)))
-        for k in range(batch.lig_idx.shape[1]):
-            np.add.at(donor, (np.arange(batch.n), g[:, k]), frac_clean[:, k])
+        rows = np.arange(batch.n)
+        for k in range(batch.lig_idx.shape[1]):  # one slot at a time: each (row, group) pair at most once
+            donor[rows, g[:, k]] += frac_clean[:, k]
         out = np.column_stack([mean, per_metal, maxed, total, count, entropy(frac_clean), minor, donor])
         none = ~mask.any(axis=1)
         if none.any():
@@ -136,10 +102,3 @@ class LigandFeaturizer(RecordFeaturizer):
                 "title={Fast Calculation of van der Waals Volume as a Sum of Atomic and Bond Contributions},"
                 "journal={J. Org. Chem.},volume={68},pages={7368--7373},year={2003}}"]
 
-
-def _nanweighted(values: list[float], weights: list[float]) -> float:
-    pairs = [(v, w) for v, w in zip(values, weights) if not math.isnan(v)]
-    if not pairs:
-        return math.nan
-    wsum = sum(w for _, w in pairs)
-    return sum(v * w for v, w in pairs) / wsum

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from mlglass.chem.elements import cfse, metal_ion
-from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, entropy, gather
-from mlglass.records import CompoundRecord
 
 __all__ = ["MetalFeaturizer"]
 
@@ -60,29 +56,8 @@ class MetalFeaturizer(RecordFeaturizer):
             "metal_mixing_entropy",
         ]
 
-    def featurize(self, record: CompoundRecord) -> list[float]:
-        geometry = record.geometry or self.default_geometry
-        geom = "tetrahedral" if geometry == "tetrahedral" else "octahedral"
-        acc = [0.0] * 14
-        cf_geo, hard = [], []
-        for symbol, frac in record.metals:
-            ion = metal_ion(symbol, oxidation_state(record, symbol))
-            c_geo = cfse(ion.d_electrons, geom, unit="delta_o")
-            radius = ion.ionic_radius_iv_a if geom == "tetrahedral" else ion.ionic_radius_vi_a
-            cf_geo.append(c_geo)
-            hard.append(ion.hardness_ev)
-            vals = (ion.d_electrons, float(ion.d_electrons == 10), float(ion.d_electrons == 0), ion.cfse_oct,
-                    ion.cfse_tet, c_geo, ion.oxidation_state, radius, ion.electronegativity,
-                    ion.hardness_ev, ion.hsab_value, ion.period, ion.group, ion.atomic_mass)
-            for k, v in enumerate(vals):
-                acc[k] += frac * v
-        entropy = 0.0 - sum(f * math.log(f) for _, f in record.metals if f > 0)
-        return [acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], min(cf_geo), max(cf_geo), acc[6], acc[7],
-                acc[8], acc[9], min(hard), max(hard), acc[10], acc[11], acc[12], acc[13],
-                float(len(record.metals)), entropy]
-
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
-        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        """Descriptors of every record of a :class:`~mlglass.featurize.batch.RecordBatch`."""
         props = np.array([[m.d_electrons, float(m.d_electrons == 10), float(m.d_electrons == 0), m.cfse_oct,
                            m.cfse_tet, m.oxidation_state, m.ionic_radius_vi_a, m.electronegativity, m.hardness_ev,
                            m.hsab_value, m.period, m.group, m.atomic_mass, m.ionic_radius_iv_a]

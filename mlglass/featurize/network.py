@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from mlglass.chem.oxidation import oxidation_state
 from mlglass.featurize.base import REVIEW_BIBTEX, RecordFeaturizer
 from mlglass.featurize.batch import RecordBatch, gather
-from mlglass.featurize.ligand import species_vector
-from mlglass.records import CompoundRecord
 
 __all__ = ["NetworkFeaturizer"]
 
@@ -43,24 +39,8 @@ class NetworkFeaturizer(RecordFeaturizer):
         return ["network_dimensionality", "network_dim_0", "network_dim_1",
                 "network_dim_2", "network_dim_3", "network_metal_to_linker_ratio", "network_net_charge_per_metal"]
 
-    def featurize(self, record: CompoundRecord) -> list[float]:
-        dim = record.dimensionality
-        onehot = [0.0] * 4
-        if dim is not None:
-            onehot[dim] = 1.0
-        total = sum(c.amount for c in record.ligands)
-        ratio = 1.0 / total if total > 0 else math.nan
-        charge = 0.0
-        for sym, frac in record.metals:
-            charge += frac * oxidation_state(record, sym)
-        for comp in record.ligands:
-            charge += comp.amount * species_vector(comp, "ligands")[0][3]
-        for comp in record.counter_ions:
-            charge += comp.amount * species_vector(comp, "counter_ions")[0][3]
-        return [math.nan if dim is None else float(dim), *onehot, ratio, charge]
-
     def featurize_batch(self, batch: RecordBatch) -> np.ndarray:
-        """Vectorised :meth:`featurize` over a :class:`~mlglass.featurize.batch.RecordBatch`."""
+        """Descriptors of every record of a :class:`~mlglass.featurize.batch.RecordBatch`."""
         dim = batch.dim
         known = ~np.isnan(dim)
         onehot = np.zeros((batch.n, 4))

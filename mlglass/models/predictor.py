@@ -45,7 +45,7 @@ import xgboost as xgb
 
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
-from mlglass.featurize.base import featurize_unique, records_from_frame
+from mlglass.candidates import CandidateBatch
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
 from mlglass.records import CompoundRecord
@@ -59,6 +59,8 @@ OUTPUT_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p
                   "td_c", "td_lo_c", "td_hi_c", "window_c", "td_source", "tm_censored_c")
 #: Applicability-domain and oxidation-state columns :meth:`GlassPredictor.predict` also adds.
 DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method")
+#: Columns besides the composition that change a row's predictions (distinct values are predicted apart).
+_PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _K = 273.15
@@ -371,8 +373,9 @@ class GlassPredictor:
             X64 = X.astype(float)
             b_tm, q_tm, _ = dom_tm.assess(X64, chemistry, check_coverage(cov))
             b_tg, q_tg, _ = dom_tg.assess(X64, chemistry, cov)
-            rank = {"in": 0, "near": 1, "out": 2}
-            worst = np.array([max(a, b, key=rank.get) for a, b in zip(b_tm, b_tg)], dtype=object)
+            bins = np.array(["in", "near", "out"], dtype=object)
+            rank_tm = (b_tm == "near") + 2 * (b_tm == "out")
+            worst = bins[np.maximum(rank_tm, (b_tg == "near") + 2 * (b_tg == "out"))]
             extra = {"tm_domain": b_tm, "tg_domain": b_tg, "domain": worst}
         else:
             q_tm = self.heads["tm"].halfwidth(cov)
@@ -434,28 +437,29 @@ class GlassPredictor:
         cif_errors = None
         if has_cif_paths(frame):
             frame, cif_errors = complete_from_cifs(frame)
-        records, errors = records_from_frame(frame, on_error="report")
-        if cif_errors is not None:
-            for i, msg in enumerate(cif_errors):
-                if msg:
-                    records[i] = None
-                    errors[i] = msg
-        row_labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
-        table, index, errors = featurize_unique(self.featurizer._parts(), records, errors, row_labels=row_labels)
+        # each distinct composition (and td_c / structure) is parsed, featurized and predicted once
+        cand = CandidateBatch.from_frame(frame, key_columns=_PREDICTION_KEYS)
+        full, frame = frame, frame.iloc[cand.first_row].reset_index(drop=True)
+        table = cand.features(self.featurizer._parts())
+        index = cand.index[cand.first_row]
+        errors = [str(e) if e is not None else "" for e in cand.errors]
+        if cif_errors is not None:  # the structure's error, replaced by each row's own message below
+            errors = [cif_errors[r] or e for r, e in zip(cand.first_row, errors)]
+            index = np.where([bool(cif_errors[r]) for r in cand.first_row], len(table) - 1, index)
         td = None
         bad_td = None
         if "td_c" in frame.columns:
-            td, td_errors = checked_td(frame["td_c"], row_labels)
+            td, td_errors = checked_td(frame["td_c"], [None] * len(frame))
             bad_td = np.array([bool(e) for e in td_errors])
             errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
-        chem, ox_used, ox_method = _record_info(records)
+        chem = cand.chemistry
         preds = self.predict_matrix(table[index], coverage=coverage, chemistry=chem,
                                     td_c=None if self.has_decomposition else td)
         for col, values in preds.items():
             out[col] = values
-        out["oxidation_state_used"] = ox_used
-        out["oxidation_state_method"] = ox_method
+        out["oxidation_state_used"] = cand.oxidation_used
+        out["oxidation_state_method"] = cand.oxidation_method
         if self.has_decomposition:
             dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage)
         else:  # a bundle without Td models: only a given td_c
@@ -481,7 +485,11 @@ class GlassPredictor:
                 out["td_top_features"] = self._explain_td(table, index, frame, top)
             else:
                 out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
-        return out
+        written = [c for c in out.columns if c not in frame.columns or c in OUTPUT_COLUMNS + DOMAIN_COLUMNS]
+        result = cand.broadcast(out, full, written)
+        if cif_errors is not None and any(cif_errors):
+            result["error"] = [c or e for c, e in zip(cif_errors, result["error"].tolist())]
+        return result
 
     def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         from mlglass.models.decomposition import struct_matrix
@@ -571,30 +579,6 @@ def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float, tm: np.ndarray
     tg_hi = np.minimum(tg + q_tg + _K, cap * (tm_hi + _K)) - _K
     tg_hi = np.maximum(tg_hi, tg)
     return tg, tg_lo, tg_hi
-
-
-def _record_info(records: Sequence[CompoundRecord | None]) -> tuple[list, list, list]:
-    """Per row: (metals, donor kinds), oxidation states used and the method (blank for bad rows)."""
-    from mlglass.chem.oxidation import resolve_oxidation_states
-    from mlglass.errors import RecordError
-    from mlglass.models.domain import record_chemistry
-
-    chem, used, method = [], [], []
-    for rec in records:
-        if rec is None:
-            chem.append((frozenset(), frozenset()))
-            used.append("")
-            method.append("")
-            continue
-        chem.append(record_chemistry(rec))
-        try:
-            states, how = resolve_oxidation_states(rec)
-            used.append(";".join(f"{s}:{v:g}" for s, v in states))
-            method.append(how)
-        except RecordError:
-            used.append("")
-            method.append("")
-    return chem, used, method
 
 
 def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, coverage: float) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from mlglass._io import atomic_write
 from mlglass.screen.scoring import ScoreOptions, score_predictions
 
-__all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "predict_deduplicated", "write_part",
+__all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "write_part",
            "frame_to_table", "stringify_frame", "mask_error_rows"]
 
 #: Numeric columns added by the predictor (degC, probability).
@@ -40,7 +40,7 @@ def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
     SchemaError
         A column name appears twice.
     """
-    from mlglass.featurize.base import check_unique_columns
+    from mlglass.candidates import check_unique_columns
 
     check_unique_columns(frame)
     out = {}
@@ -63,6 +63,19 @@ def _to_text(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """:func:`_to_text` of every float (whole numbers without ``.0``, NaN -> ``""``), vectorised."""
+    out = np.array([str(v) for v in values.tolist()], dtype=object)
+    whole = np.isfinite(values) & (np.floor(values) == values)
+    small = whole & (np.abs(values) < 2.0 ** 53)
+    if small.any():
+        out[small] = np.char.mod("%d", values[small].astype(np.int64)).astype(object)
+    for i in np.flatnonzero(whole & ~small):
+        out[i] = str(int(values[i]))
+    out[np.isnan(values)] = ""
+    return out
 
 
 def mask_error_rows(pred: pd.DataFrame) -> pd.DataFrame:
@@ -97,73 +110,12 @@ def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options:
     if "id" not in frame.columns:
         frame.insert(0, "id", [f"row{r}" for r in rows])
     frame["input_row"] = rows
-    pred = predict_deduplicated(predictor, frame, coverage=coverage)
+    pred = predictor.predict(frame, coverage=coverage)  # each distinct composition predicted once
     if "cif_error" in pred.columns:  # a structure that could not be read: its cause, not "metal is required"
         cif_err = pred["cif_error"].fillna("").astype(str)
         pred["error"] = cif_err.where(cif_err != "", pred["error"].astype(str))
     mask_error_rows(pred)
     return score_predictions(pred, options=options)
-
-
-#: Columns that determine a row's predictions (the record fields and ``td_c``).
-_KEY_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula",
-                "td_c", "cif", "struct_density_g_cm3", "struct_metal_metal_min_distance_a", "struct_porosity_fraction",
-                "struct_coordination_number_mean", "struct_n_atoms")
-
-
-def predict_deduplicated(predictor: Any, frame: pd.DataFrame, *, coverage: float | None = None) -> pd.DataFrame:
-    """``predictor.predict(frame)``, computed once per distinct composition and broadcast.
-
-    :meth:`GlassPredictor.predict` already featurizes each distinct record
-    once, but parses every row in Python; screens where millions of rows share
-    a few thousand compositions spend most of their time there. Rows are
-    grouped on the columns that determine a prediction (:data:`_KEY_COLUMNS`
-    that exist, as text), one representative per group is predicted under a
-    placeholder id, and the results are copied to every row of the group; the
-    placeholder in ``error`` messages is replaced by the row's own ``id``.
-    The result equals ``predictor.predict(frame)`` row for row.
-    """
-    from mlglass.models.predictor import DOMAIN_COLUMNS, OUTPUT_COLUMNS
-
-    keys = [c for c in _KEY_COLUMNS if c in frame.columns]
-    n = len(frame)
-    if n == 0 or not keys:
-        return predictor.predict(frame, coverage=coverage)
-    codes = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for c in keys:
-        col_codes, col_uniques = pd.factorize(frame[c], sort=False, use_na_sentinel=False)
-        k = max(1, len(col_uniques))
-        if radix * k >= 2 ** 62:  # re-compact before the mixed-radix key could overflow
-            codes, _ = pd.factorize(codes, sort=False)
-            codes, radix = codes.astype(np.int64), int(codes.max()) + 1
-        codes = codes * k + col_codes
-        radix *= k
-    codes, uniques = pd.factorize(codes, sort=False)
-    if len(uniques) > 0.5 * n:
-        return predictor.predict(frame, coverage=coverage)
-    first = np.full(len(uniques), -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(n - 1, -1, -1)
-    reps = frame.iloc[first][keys].reset_index(drop=True)
-    placeholders = [f"__mlglass_unique_{k}__" for k in range(len(uniques))]
-    reps.insert(0, "id", placeholders)
-    pred_u = predictor.predict(reps, coverage=coverage)
-    out = frame.copy()
-    for col in OUTPUT_COLUMNS + DOMAIN_COLUMNS:
-        if col in pred_u.columns and col != "error":
-            out[col] = pred_u[col].to_numpy()[codes]
-    err_u = pred_u["error"].astype(str).to_numpy(dtype=object)
-    errors = err_u[codes]
-    bad = np.flatnonzero(pd.Series(errors, dtype=object).str.len().to_numpy() > 0)
-    if len(bad):
-        ids = out["id"].astype(str).to_numpy(dtype=object) if "id" in out.columns else np.arange(n).astype(object)
-        errors = errors.copy()
-        for i in bad:
-            errors[i] = errors[i].replace(repr(placeholders[codes[i]]), repr(ids[i]))
-    out["error"] = errors
-    # the same column order as predictor.predict(frame), so that every chunk's part has one schema
-    order = list(frame.columns) + [c for c in pred_u.columns if c not in frame.columns]
-    return out[[c for c in order if c in out.columns]]
 
 
 def process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
@@ -200,6 +152,8 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
             arr = pa.array(s.fillna(False).to_numpy(dtype=bool), type=typ)
         elif pa.types.is_integer(typ):
             arr = pa.array(s.to_numpy(dtype=np.int64), type=typ)
+        elif pd.api.types.is_float_dtype(s.dtype):  # a numeric column written as text (e.g. td_c), as _to_text does
+            arr = pa.array(_float_text(s.to_numpy(dtype=float)), type=typ)
         else:
             try:
                 arr = pa.array(s, type=typ, from_pandas=True)
