@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 from mlglass.errors import RecordError, SchemaError
 from mlglass.records import _MAX_FIELD, _MAX_ITEMS, _is_blank, parse_amounts
 
-__all__ = ["AmountTable", "ParsedColumns", "cell", "check_unique_columns", "factorize_column", "pair_codes", "parse_amount_column"]
+__all__ = ["AmountTable", "ParsedColumns", "cell", "check_unique_columns", "factorize_column", "pair_codes",
+           "parse_amount_column"]
 
 _CLEAN_AMOUNT = r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 

@@ -335,7 +335,7 @@ class CandidateBatch:
             tables.append((amounts, field, entries, charge, ok_name))
         # charge of the species per composition (NaN when a species is unknown: then the default state)
         q = np.zeros(n_u)
-        for (amounts, field, entries, charge, ok_name), code in zip(tables, (p.lig, p.cnt)):
+        for (amounts, _field, _entries, charge, _ok_name), code in zip(tables, (p.lig, p.cnt)):
             idx = amounts.idx[code]
             a = amounts.amt[code]
             ch = charge[np.where(idx < 0, len(charge) - 1, idx)]
@@ -395,7 +395,7 @@ class CandidateBatch:
             if e is not None:
                 errs[u] = e
         # species errors: the first unknown ligand, then the first unknown counter-ion
-        for (amounts, field, entries, charge, ok_name), code in zip(tables, (p.lig, p.cnt)):
+        for (amounts, _field, entries, _charge, ok_name), code in zip(tables, (p.lig, p.cnt)):
             idx = amounts.idx[code]
             bad_slot = ~ok_name[np.where(idx < 0, len(ok_name) - 1, idx)]
             for u in np.flatnonzero(bad_slot.any(axis=1)):

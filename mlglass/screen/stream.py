@@ -675,7 +675,7 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         raise SchemaError("columns", columns[:20], "a candidate table needs a 'metal' column (with 'ligands') "
                                                    "or a 'formula' column")
     predictor, model_dir = _resolve_predictor(predictor)
-    from mlglass.screen.scale import DaskRunner, ProcessRunner, SequentialRunner, model_fingerprint
+    from mlglass.screen.backends import DaskRunner, ProcessRunner, SequentialRunner, model_fingerprint
 
     signature = {"version": _CHECKPOINT_VERSION, "input": _input_signature(input_path),
                  "options": options.to_dict(), "coverage": coverage, "chunk_size": int(chunk_size),
