@@ -6,11 +6,14 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from mlglass.structure.graph_descriptors import GRAPH_COLUMNS, graph_descriptors, graph_descriptors_for_cifs
+from mlglass.structure.graph_descriptors import (
+    GRAPH_COLUMNS,
+    graph_descriptors,
+    graph_descriptors_for_cifs,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CIFS = Path(os.environ.get("MLGLASS_SHARED_DIR", REPO.parent / "shared" / "cifs"))

@@ -59,15 +59,28 @@ import hashlib
 import json
 import math
 import os
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["GRAPH_COLUMNS", "GRAPH_DESCRIPTOR_VERSION", "graph_descriptors", "graph_descriptors_for_cifs",
-           "PORE_GRID_POINTS", "PORE_MAX_A", "PROBE_RADIUS_A", "RAC_PROPERTIES", "RAC_DEPTH",
-           "default_graph_cache_dir"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "GRAPH_COLUMNS",
+    "GRAPH_DESCRIPTOR_VERSION",
+    "PORE_GRID_POINTS",
+    "PORE_MAX_A",
+    "PROBE_RADIUS_A",
+    "RAC_DEPTH",
+    "RAC_PROPERTIES",
+    "default_graph_cache_dir",
+    "graph_descriptors",
+    "graph_descriptors_for_cifs",
+]
 
 #: Bump whenever a rule here changes (keys the per-CIF cache).
 GRAPH_DESCRIPTOR_VERSION = "mlglass.structure.graph_descriptors/1"
@@ -103,7 +116,7 @@ def _columns() -> tuple[str, ...]:
 GRAPH_COLUMNS = _columns()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _element_props(symbol: str) -> tuple[float, float, float, float, float]:
     """(Pauling electronegativity, Z, covalent radius Å, group, row) from pymatgen (NaN when unknown)."""
     from pymatgen.core import Element
@@ -200,7 +213,7 @@ def graph_descriptors(source: Any) -> dict[str, float]:
     from mlglass.structure.cif import load_structure
 
     loaded = load_structure(source)
-    s = loaded.structure
+    s: Any = loaded.structure
     symbols = [site.specie.symbol for site in s]
     n = len(symbols)
     metal = np.array([is_metal(x) for x in symbols], dtype=bool)
@@ -214,7 +227,8 @@ def graph_descriptors(source: Any) -> dict[str, float]:
         out[f"sg_frac_{k}"] = float(np.mean(kind == k))
     volume = float(s.lattice.volume)
     out["sg_volume_per_atom_a3"] = volume / n
-    out["sg_density_g_cm3"] = float(sum(float(site.specie.atomic_mass) for site in s)) / volume * 1.66053906660
+    mass = sum(float(site.specie.atomic_mass) for site in s)
+    out["sg_density_g_cm3"] = float(mass) / volume * 1.66053906660
     field = _distance_field(s)
     out["sg_void_fraction"] = float(np.mean(field > 0))
     out["sg_lcd_a"] = float(2 * max(field.max(), 0.0))
@@ -298,7 +312,7 @@ def _one(args: tuple[str, float | None]) -> tuple[dict[str, float], str, bool]:
 
 def graph_descriptors_for_cifs(paths: Iterable[str | os.PathLike], *, n_jobs: int = 1, timeout: float | None = 60.0,
                                cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
-                               progress: bool = False) -> "Any":
+                               progress: bool = False) -> pd.DataFrame:
     """:func:`graph_descriptors` of many files, cached per file (SHA-256 of the content and the version).
 
     Parameters
@@ -323,12 +337,12 @@ def graph_descriptors_for_cifs(paths: Iterable[str | os.PathLike], *, n_jobs: in
     from mlglass._io import atomic_write_text
     from mlglass.structure.cif import file_sha256
 
-    paths = [str(p) for p in paths]
+    path_list = [str(p) for p in paths]
     cdir = Path(cache_dir) if cache_dir is not None else default_graph_cache_dir()
-    results: list[tuple[dict[str, float], str] | None] = [None] * len(paths)
-    keys: list[str | None] = [None] * len(paths)
+    results: list[tuple[dict[str, float], str] | None] = [None] * len(path_list)
+    keys: list[str | None] = [None] * len(path_list)
     todo: list[int] = []
-    for k, p in enumerate(paths):
+    for k, p in enumerate(path_list):
         try:
             keys[k] = _cache_key(file_sha256(p))
         except OSError as exc:
@@ -357,7 +371,7 @@ def graph_descriptors_for_cifs(paths: Iterable[str | os.PathLike], *, n_jobs: in
             atomic_write_text(cdir / f"{keys[k]}.json",
                               json.dumps({"version": GRAPH_DESCRIPTOR_VERSION, "row": row, "error": err}))
 
-    jobs = [(paths[k], timeout) for k in todo]
+    jobs = [(path_list[k], timeout) for k in todo]
     if n_jobs > 1 and len(jobs) > 1:
         import multiprocessing as mp
 
@@ -372,7 +386,7 @@ def graph_descriptors_for_cifs(paths: Iterable[str | os.PathLike], *, n_jobs: in
             if progress and done % 100 == 0:
                 print(f"graph descriptors: {done + 1}/{len(jobs)}", flush=True)
     rows = []
-    for p, res in zip(paths, results):
-        desc, err = res if res is not None else ({}, "not processed")
+    for p, got in zip(path_list, results):
+        desc, err = got if got is not None else ({}, "not processed")
         rows.append({"cif": p, **{c: desc.get(c, math.nan) for c in GRAPH_COLUMNS}, "graph_error": err})
     return pd.DataFrame(rows, columns=["cif", *GRAPH_COLUMNS, "graph_error"])
