@@ -102,6 +102,7 @@ def failure_reasons(table: pd.DataFrame) -> dict[str, int]:
     errs = errs[errs != ""]
     reasons = errs.str.replace(r"^row [^:]*: ", "", regex=True).str.replace(r"^field 'cif' = '[^']*': ", "",
                                                                               regex=True).str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
+    reasons = reasons.str.replace(r"\[[^\]]*\]", "[...]", regex=True)  # lists of charges tried
     reasons = reasons.str.replace(r"\b[\w.+-]*\d[\w.+-]*\b", "#", regex=True)  # counts, formulas, times
     return {str(k): int(v) for k, v in reasons.value_counts().items()}
 
@@ -308,7 +309,7 @@ def build_and_write(out_dir: str | os.PathLike, shared_dir: str | os.PathLike | 
         table, report = add_graph_descriptors(load_thermal(out_dir / "thermal.csv"), shared_dir,
                                               **{k: v for k, v in kwargs.items()
                                                  if k in ("n_jobs", "timeout", "cache_dir", "use_cache", "progress")})
-        report = {**old.get("build", {}), **report, "n_rows": int(len(table))}
+        report = {**old.get("build", {}), **report, "n_rows": int(len(table)), "failures": failure_reasons(table)}
     else:
         table, report = build_thermal_table(shared_dir, **kwargs)
     sha = write_thermal_table(table, out_dir / "thermal.csv")
