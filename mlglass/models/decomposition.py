@@ -42,7 +42,7 @@ Melting versus decomposition
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -124,10 +124,10 @@ class ThermalSet:
     metal: np.ndarray
     known_melter: np.ndarray
     excluded: dict[str, int]
-    G_X: np.ndarray
-    G_y: np.ndarray
-    G_split: np.ndarray
-    G_refcode: np.ndarray
+    G_X: np.ndarray = field(default_factory=lambda: np.empty((0, len(GRAPH_COLUMNS))))
+    G_y: np.ndarray = field(default_factory=lambda: np.empty(0))
+    G_split: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
+    G_refcode: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
 
     @property
     def X_cif(self) -> np.ndarray:
