@@ -318,7 +318,9 @@ class GlassPredictor:
 
             n_expected = {"td_cif": len(featurizer.feature_labels()) + len(struct_feature_labels()),
                           "td_struct": len(GRAPH_COLUMNS)}.get(name, len(featurizer.feature_labels()))
-            if booster is not None and booster.num_features() != n_expected:
+            legacy_cif = name == "td_cif" and booster is not None \
+                and booster.num_features() == len(featurizer.feature_labels()) + len(STRUCT_COLUMNS)
+            if booster is not None and booster.num_features() != n_expected and not legacy_cif:
                 raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
                                      f"this mlglass makes {n_expected}")
             try:
@@ -494,6 +496,9 @@ class GlassPredictor:
         from mlglass.models.decomposition import graph_matrix, struct_matrix
 
         struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
+        booster = self.heads["td_cif"].booster
+        if booster is not None:  # a bundle from before the graph descriptors uses the first five only
+            struct = struct[:, :booster.num_features() - len(self.feature_labels)]
         return struct, np.flatnonzero(np.isfinite(struct).any(axis=1))
 
     def _structure_only_rows(self, frame: pd.DataFrame, td: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -561,7 +566,7 @@ class GlassPredictor:
         struct, rows = self._struct_rows(frame)
         if len(rows):
             Xc = np.hstack([table[index[rows]], struct[rows]])
-            labels = list(self.feature_labels) + list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS)
+            labels = (list(self.feature_labels) + list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS))[:Xc.shape[1]]
             contrib = self.heads["td_cif"].contributions(Xc.astype(np.float32))[:, :-1]
             for k, i in enumerate(rows):
                 if not np.isfinite(table[index[i]]).any():
