@@ -110,20 +110,19 @@ def model_folder(workdir: Path) -> Path:
 
 
 def strip_decomposition(model: Path, workdir: Path) -> Path:
-    """A copy of the bundle ``model`` without the Td heads and the censored Tm model (same other files)."""
+    """A copy of the bundle ``model`` without the Td heads and the censored Tm model (same other models)."""
     import shutil
+
+    from mlglass.models.predictor import GlassPredictor
 
     folder = workdir / "model_without_td"
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(model, folder)
-    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    p = GlassPredictor.load(model)
     for name in ("td_cif", "td_row", "td_struct", "tm_aft"):
-        entry = meta.get("files", {}).pop(name, None)
-        if entry and entry.get("file"):
-            (folder / entry["file"]).unlink(missing_ok=True)
-    meta.pop("decomposition", None)
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        p.heads.pop(name, None)
+    p.metadata.pop("decomposition", None)
+    p.save(folder)
     return folder
 
 
