@@ -9,11 +9,12 @@ import time
 
 import numpy as np
 import pandas as pd
+
 from mlglass.datasets import load_thermal
-from mlglass.models.predictor import GlassPredictor
-from mlglass.models.decomposition import graph_matrix
 from mlglass.models.cif_input import round_oxidation_states
+from mlglass.models.decomposition import graph_matrix
 from mlglass.models.evaluate import regression_metrics
+from mlglass.models.predictor import GlassPredictor
 from mlglass.thermal import default_shared_thermal_dir
 
 SHARED = default_shared_thermal_dir()
@@ -48,6 +49,7 @@ g = p.heads["td_struct"]
 tds = g.predict(graph_matrix(te).astype(np.float32)); hs = g.halfwidth(0.8)
 common = (out["td_source"] == "cif").to_numpy() & np.isfinite(tdr)
 from sklearn.ensemble import RandomForestRegressor
+
 rac = pd.read_csv(SHARED / "rac_zeo_features.csv").merge(pd.read_csv(SHARED / "td.csv")[["core_name", "split", "td_c"]], on="core_name")
 f = [c for c in rac.columns if c not in ("core_name", "split", "td_c")]
 trm = rac["split"].isin(["train", "val"])
