@@ -18,6 +18,12 @@ cached batch path of the predictor.
     .venv/bin/python benchmarks/screen_bench.py --sizes 100000,1000000 --workers 2
     .venv/bin/python benchmarks/screen_bench.py --sizes 1000000 --distinct-sizes 1000010 --repeat 2
     .venv/bin/python benchmarks/screen_bench.py --sizes '' --distinct-sizes 200000 --profile 30
+    .venv/bin/python benchmarks/screen_bench.py --sizes 1000000 --td-slowdown 3   # Td cost, medians of 3
+
+``--td-slowdown N`` screens each size N times with the bundle and N times with
+a copy of it without the decomposition heads (no Td, p_melt from the old
+classifier), alternating, and prints the median wall times and the slowdown
+from predicting Td (issue-10 target: at most 30 %).
 
 The model is ``models/`` when ``models/metadata.json`` loads, else a small
 model trained on the bundled dataset (a few seconds).
@@ -171,6 +177,53 @@ def model_folder(workdir: Path) -> Path:
     return folder
 
 
+def strip_decomposition(model: Path, workdir: Path) -> Path:
+    """A copy of the bundle ``model`` without the Td heads and the censored Tm model (same other models)."""
+    import shutil
+
+    from mlglass.models.predictor import GlassPredictor
+
+    folder = workdir / "model_without_td"
+    if folder.exists():
+        shutil.rmtree(folder)
+    p = GlassPredictor.load(model)
+    for name in ("td_cif", "td_row", "td_struct", "tm_aft"):
+        p.heads.pop(name, None)
+    p.metadata.pop("decomposition", None)
+    p.save(folder)
+    return folder
+
+
+def screen_once(inp: Path, out: Path, model: Path, args: argparse.Namespace) -> dict:
+    """Screen ``inp`` in a fresh subprocess; its JSON report."""
+    cmd = [sys.executable, __file__, "--run-one", "--input", str(inp), "--output", str(out), "--model",
+           str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size)]
+    proc = subprocess.run(cmd, text=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        print(proc.stderr or "", file=sys.stderr)
+        raise SystemExit(f"screen of {inp} failed")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def td_slowdown(model: Path, work: Path, sizes: list[int], repeats: int, args: argparse.Namespace) -> None:
+    """Median screen wall time with and without the Td models (alternating runs, same input)."""
+    plain = strip_decomposition(model, work)
+    print(f"Td slowdown: {repeats} alternating runs per size, bundle {model} vs {plain}")
+    for size in sizes:
+        inp = work / f"cands_{size}.csv"
+        if not inp.exists():
+            make_input(inp, size)
+        walls: dict[str, list[float]] = {"with Td": [], "without Td": []}
+        for _ in range(repeats):
+            for label, folder in (("with Td", model), ("without Td", plain)):
+                r = screen_once(inp, work / f"ranked_{size}.csv", folder, args)
+                walls[label].append(r["wall_s"])
+        med = {k: float(np.median(v)) for k, v in walls.items()}
+        print(f"{size:>12,} rows: with Td {med['with Td']:.1f} s {walls['with Td']}, without Td "
+              f"{med['without Td']:.1f} s {walls['without Td']}, slowdown "
+              f"{(med['with Td'] / med['without Td'] - 1) * 100:+.1f} %", flush=True)
+
+
 def run_one(args: argparse.Namespace) -> None:
     """Child process: screen one file and report timings and peak memory as JSON."""
     from mlglass.screen import screen_file
@@ -254,6 +307,8 @@ def main() -> None:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--models", default=None, help="model bundle folder (default: models/ or a small trained one); "
                     "compare a bundle with Td models against one without (MLGLASS_THERMAL=off mlglass train --out D)")
+    ap.add_argument("--td-slowdown", type=int, default=0, metavar="N",
+                    help="only measure the Td slowdown: N alternating runs with and without the Td models")
     ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
@@ -265,6 +320,9 @@ def main() -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     model = Path(args.models) if args.models else model_folder(work)
+    if args.td_slowdown:
+        td_slowdown(model, work, [int(s) for s in args.sizes.split(",") if s.strip()], args.td_slowdown, args)
+        return
     print(f"model: {model}   workers: {args.workers}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
           f"repeated workload: {len(compositions())} distinct compositions; distinct workload: every row distinct")
     header = f"{'workload':>9} {'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} " \

@@ -304,7 +304,7 @@ def summarize(frame: pd.DataFrame) -> dict[str, Any]:
 
 #: Dtypes of the thermal-stability table (``datasets/thermal.csv``), see :mod:`mlglass.thermal`.
 _THERMAL_TEXT = ("refcode", "core_name", "split", "metal", "oxidation_state", "ligands", "counter_ions", "geometry",
-                 "oxidation_state_method", "error")
+                 "oxidation_state_method", "error", "graph_error")
 
 
 def load_thermal(path: str | Path | None = None) -> pd.DataFrame:
@@ -335,7 +335,7 @@ def load_thermal(path: str | Path | None = None) -> pd.DataFrame:
         if col in frame.columns:
             frame[col] = frame[col].fillna("").astype(str)
     for col in frame.columns:
-        if col == "td_c" or col.startswith("struct_"):
+        if col == "td_c" or col.startswith(("struct_", "sg_")):
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     if "dimensionality" in frame.columns:
         frame["dimensionality"] = pd.to_numeric(frame["dimensionality"], errors="coerce").astype("Int64")

@@ -94,8 +94,8 @@ def thermal_tables(th: dict[str, Any] | None) -> list[Table]:
               "MAE, all test rows"):
         t.add_column(c, justify="right" if c != "method" else "left")
     names = {"mean": "training mean", "rf_rac_zeo": "RF(500) on RAC+Zeo++", "mlglass_cif": "mlglass from CIF",
-             "mlglass_row": "mlglass from table row"}
-    for m in ("mean", "rf_rac_zeo", "mlglass_cif", "mlglass_row"):
+             "mlglass_row": "mlglass from table row", "mlglass_structure": "mlglass from structure only"}
+    for m in ("mean", "rf_rac_zeo", "mlglass_cif", "mlglass_row", "mlglass_structure"):
         v = td["methods"].get(m)
         if v is None:
             continue
@@ -103,6 +103,11 @@ def thermal_tables(th: dict[str, Any] | None) -> list[Table]:
         t.add_row(names[m], _f(v.get("mae")), _f(v.get("rmse")), _f(v.get("r2"), 2),
                   "-" if cov is None else f"{cov * 100:.0f}%", _f(v.get("width_c"), 0),
                   _f(v.get("all_test_rows", {}).get("mae")))
+    if "predictor" in td:
+        pr = td["predictor"]
+        t.add_row(f"GlassPredictor on every test CIF ({pr['n_predicted']} of {td['n_test_table']}; "
+                  f"{pr['n_structure_view']} structure-only)", _f(pr.get("mae")), _f(pr.get("rmse")),
+                  _f(pr.get("r2"), 2), f"{pr['coverage'] * 100:.0f}%", "-", "-")
     if "rf_skipped" in td:
         t.caption = td["rf_skipped"]
     out.append(t)

@@ -8,7 +8,10 @@ and writes one row per framework (:data:`THERMAL_COLUMNS`): ``refcode``,
 onset, degC), the record (``metal``, ``oxidation_state``, ``ligands`` and
 ``counter_ions`` as SMILES with moles per metal, ``dimensionality``,
 ``geometry``), the ``struct_*`` descriptors, ``known_melter`` and ``error``
-(empty on success; the reason otherwise, the row is kept).
+(empty on success; the reason otherwise, the row is kept), then the ``sg_*``
+structure descriptors of :mod:`mlglass.structure.graph_descriptors` (a second,
+separately cached pass; they need only the structure, so rows with an
+``error`` usually have them) and ``graph_error``.
 
 ``known_melter`` is true when the row's composition (network metals and the
 set of coordinating ligands, compared as canonical SMILES) equals that of a
@@ -33,16 +36,17 @@ import numpy as np
 import pandas as pd
 
 from mlglass.errors import SchemaError
+from mlglass.structure.graph_descriptors import GRAPH_COLUMNS
 
-__all__ = ["THERMAL_COLUMNS", "STRUCT_COLUMNS", "build_thermal_table", "mark_known_melters", "composition_key",
-           "default_shared_thermal_dir", "failure_reasons", "write_thermal_table", "thermal_metadata",
-           "build_and_write"]
+__all__ = ["THERMAL_COLUMNS", "STRUCT_COLUMNS", "GRAPH_COLUMNS", "build_thermal_table", "mark_known_melters",
+           "composition_key", "default_shared_thermal_dir", "failure_reasons", "write_thermal_table",
+           "thermal_metadata", "build_and_write", "add_graph_descriptors"]
 
 STRUCT_COLUMNS = ("struct_density_g_cm3", "struct_metal_metal_min_distance_a", "struct_porosity_fraction",
                   "struct_coordination_number_mean", "struct_n_atoms")
 THERMAL_COLUMNS = ("refcode", "core_name", "split", "td_c", "metal", "oxidation_state", "ligands", "counter_ions",
                    "dimensionality", "geometry") + STRUCT_COLUMNS + ("oxidation_state_method", "known_melter",
-                                                                     "error")
+                                                                     "error") + GRAPH_COLUMNS + ("graph_error",)
 
 
 def default_shared_thermal_dir() -> Path:
@@ -98,6 +102,7 @@ def failure_reasons(table: pd.DataFrame) -> dict[str, int]:
     errs = errs[errs != ""]
     reasons = errs.str.replace(r"^row [^:]*: ", "", regex=True).str.replace(r"^field 'cif' = '[^']*': ", "",
                                                                               regex=True).str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
+    reasons = reasons.str.replace(r"\[[^\]]*\]", "[...]", regex=True)  # lists of charges tried
     reasons = reasons.str.replace(r"\b[\w.+-]*\d[\w.+-]*\b", "#", regex=True)  # counts, formulas, times
     return {str(k): int(v) for k, v in reasons.value_counts().items()}
 
@@ -162,11 +167,55 @@ def build_thermal_table(shared_dir: str | os.PathLike | None = None, *, refcodes
     ok = out["error"] == ""
     out["known_melter"] = False
     out.loc[ok, "known_melter"] = mark_known_melters(out[ok], glasses)
+    for c in GRAPH_COLUMNS + ("graph_error",):
+        out[c] = np.nan if c != "graph_error" else ""
     out = out[list(THERMAL_COLUMNS)]
     report = {"seconds": seconds, "n_rows": int(len(out)), "n_failed": int((~ok).sum()),
               "failures": failure_reasons(out), "n_known_melter": int(out["known_melter"].sum()),
               "n_jobs": n_jobs, "timeout_s": timeout}
+    out, graph_report = add_graph_descriptors(out, base, n_jobs=n_jobs, timeout=timeout, cache_dir=cache_dir,
+                                              use_cache=use_cache, progress=progress)
+    report.update(graph_report)
     return out, report
+
+
+def add_graph_descriptors(table: pd.DataFrame, shared_dir: str | os.PathLike | None = None, *, n_jobs: int = 1,
+                          timeout: float | None = 60.0, cache_dir: str | os.PathLike | None = None,
+                          use_cache: bool = True, progress: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The second pass of the build: :data:`GRAPH_COLUMNS` of every row's CIF (cached separately).
+
+    These descriptors (:mod:`mlglass.structure.graph_descriptors`) need only the structure, so
+    rows whose record extraction failed get them too; ``graph_error`` holds the reason when
+    even they fail. ``cache_dir`` is the record cache folder; the descriptors are cached in
+    its ``graph_descriptors`` subfolder (default :func:`~mlglass.structure.graph_descriptors.default_graph_cache_dir`).
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with the columns filled, in :data:`THERMAL_COLUMNS` order.
+    report : dict
+        ``graph_seconds`` (wall time), ``graph_n_failed``, ``graph_failures`` (reason -> count).
+    """
+    from mlglass.structure.graph_descriptors import graph_descriptors_for_cifs
+
+    base = Path(shared_dir) if shared_dir is not None else default_shared_thermal_dir()
+    td = pd.read_csv(base / "td.csv", dtype={"core_name": str, "refcode": str, "cif": str})
+    cif_of = dict(zip(td["core_name"], td["cif"]))
+    paths = [str(base / cif_of.get(c, f"cifs/{c}.cif")) for c in table["core_name"]]
+    t0 = time.perf_counter()
+    gdir = Path(cache_dir) / "graph_descriptors" if cache_dir is not None else None
+    got = graph_descriptors_for_cifs(paths, n_jobs=n_jobs, timeout=timeout, cache_dir=gdir, use_cache=use_cache,
+                                     progress=progress)
+    seconds = time.perf_counter() - t0
+    out = table.copy()
+    for c in GRAPH_COLUMNS:
+        out[c] = got[c].to_numpy(dtype=float)
+    prefix = str(base) + os.sep
+    out["graph_error"] = [e.replace(prefix, "") for e in got["graph_error"].fillna("").astype(str)]
+    out = out[[c for c in THERMAL_COLUMNS if c in out.columns]]
+    failed = out["graph_error"] != ""
+    return out, {"graph_seconds": seconds, "graph_n_failed": int(failed.sum()),
+                 "graph_failures": failure_reasons(out.assign(error=out["graph_error"]))}
 
 
 def write_thermal_table(table: pd.DataFrame, path: str | os.PathLike) -> str:
@@ -221,6 +270,12 @@ def thermal_metadata(sha256: str, report: dict[str, Any]) -> dict[str, Any]:
             "oxidation_state_method": {"description": "how oxidation states were assigned", "unit": None},
             "known_melter": {"description": "composition melts according to glasses.csv", "unit": None},
             "error": {"description": "why the structure could not be used (empty on success)", "unit": None},
+            "sg_*": {"description": "structure descriptors of mlglass.structure.graph_descriptors (composition "
+                                    "fractions, packing and pore grid, metal-donor bonds, revised autocorrelations "
+                                    "of electronegativity, Z, covalent radius and bond count); need only the "
+                                    "structure, so rows with an 'error' may have them", "unit": "see module"},
+            "graph_error": {"description": "why the sg_* descriptors could not be computed (empty on success)",
+                            "unit": None},
         },
         "num_entries": int(report.get("n_rows", 0)),
         "reference": "; ".join(THERMAL_CITATIONS),
@@ -228,22 +283,36 @@ def thermal_metadata(sha256: str, report: dict[str, Any]) -> dict[str, Any]:
                    "data/thermal/thermal_all_data.csv (MIT); structures: CoRE MOF 2019 (CC-BY-4.0) as matched in "
                    "zhangshd/MOFSNN (CGCNN_MT/data/TSD/cifs/). Cite both (see reference).",
         "build": {k: report[k] for k in ("seconds", "n_rows", "n_failed", "failures", "n_known_melter", "n_jobs",
-                                          "timeout_s") if k in report},
+                                          "timeout_s", "graph_seconds", "graph_n_failed", "graph_failures")
+                  if k in report},
         "sha256": sha256,
     }
 
 
-def build_and_write(out_dir: str | os.PathLike, shared_dir: str | os.PathLike | None = None, **kwargs: Any
-                    ) -> dict[str, Any]:
-    """Build the full table, write ``thermal.csv`` and its ``metadata.json`` entry into ``out_dir``."""
+def build_and_write(out_dir: str | os.PathLike, shared_dir: str | os.PathLike | None = None, *,
+                    descriptors_only: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """Build the full table, write ``thermal.csv`` and its ``metadata.json`` entry into ``out_dir``.
+
+    With ``descriptors_only`` the existing ``out_dir/thermal.csv`` keeps its records and only the
+    second pass (:func:`add_graph_descriptors`) is run; the build report of the first pass is kept.
+    """
     import json
 
     from mlglass._io import atomic_write_text
 
     out_dir = Path(out_dir)
-    table, report = build_thermal_table(shared_dir, **kwargs)
-    sha = write_thermal_table(table, out_dir / "thermal.csv")
     meta_path = out_dir / "metadata.json"
+    if descriptors_only:
+        from mlglass.datasets import load_thermal
+
+        old = json.loads(meta_path.read_text(encoding="utf-8")).get("thermal", {}) if meta_path.exists() else {}
+        table, report = add_graph_descriptors(load_thermal(out_dir / "thermal.csv"), shared_dir,
+                                              **{k: v for k, v in kwargs.items()
+                                                 if k in ("n_jobs", "timeout", "cache_dir", "use_cache", "progress")})
+        report = {**old.get("build", {}), **report, "n_rows": int(len(table)), "failures": failure_reasons(table)}
+    else:
+        table, report = build_thermal_table(shared_dir, **kwargs)
+    sha = write_thermal_table(table, out_dir / "thermal.csv")
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     meta["thermal"] = thermal_metadata(sha, report)
     atomic_write_text(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")

@@ -240,27 +240,54 @@ def small():
     return pd.concat([t[t["split"] == s].head(n) for s, n in (("train", 120), ("val", 40), ("test", 40))])
 
 
+@pytest.fixture(scope="module")
+def tiny_predictor(glasses, small):
+    """A small bundle trained on ``small`` (all heads, including the structure-only Td view)."""
+    from mlglass.models.predictor import GlassPredictor
+
+    tiny = {"n_estimators": 15, "max_depth": 2, "calibration_folds": 3}
+    return GlassPredictor.train(glasses, params={"tm": tiny, "tg": tiny, "melt": tiny, "td": tiny,
+                                                 "tm_aft": {"n_estimators": 20}}, thermal=small)
+
+
 @pytest.mark.skipif(not THERMAL_CSV.exists(), reason="datasets/thermal.csv not built")
 class TestSmallThermalTraining:
 
-    def test_train_save_load_predict(self, glasses, small, tmp_path):
+    def test_train_save_load_predict(self, tiny_predictor, small, tmp_path):
         from mlglass.models.predictor import GlassPredictor
 
-        tiny = {"n_estimators": 15, "max_depth": 2, "calibration_folds": 3}
-        p = GlassPredictor.train(glasses, params={"tm": tiny, "tg": tiny, "melt": tiny, "td": tiny,
-                                                  "tm_aft": {"n_estimators": 20}}, thermal=small)
-        assert p.has_decomposition
+        p = tiny_predictor
+        assert p.has_decomposition and "td_struct" in p.heads
         assert p.metadata["decomposition"]["n_td_train"] == int(small["split"].isin(["train", "val"]).sum())
         q = GlassPredictor.load(p.save(tmp_path / "m"))
         out = q.predict(REFERENCE)
         assert out["td_c"].notna().all() and out["p_melt"].between(0, 1).all()
         np.testing.assert_allclose(out["p_melt"], p.predict(REFERENCE)["p_melt"])
 
+    @pytest.mark.skipif(not (SHARED_CIFS / "ni_2d_flake.cif").exists(), reason="shared CIFs not available")
+    def test_cif_without_record_gets_a_structure_only_td(self, tiny_predictor, tmp_path, monkeypatch):
+        monkeypatch.setenv("MLGLASS_CACHE_DIR", str(tmp_path / "cache"))
+        frame = pd.DataFrame({"id": ["flake", "zif8", "gone"],
+                              "cif": [str(SHARED_CIFS / "ni_2d_flake.cif"), str(SHARED_CIFS / "ZIF-8.cif"),
+                                      str(tmp_path / "gone.cif")]})
+        out = tiny_predictor.predict(frame, explain=True).set_index("id")
+        # ni_2d_flake.cif has no H atoms: no compound record, but a structure and so a Td
+        assert "field 'cif'" in out.loc["flake", "error"] and "hydrogen" in out.loc["flake", "error"]
+        assert out.loc["flake", "td_source"] == "structure"
+        assert out.loc["flake", "td_lo_c"] < out.loc["flake", "td_c"] < out.loc["flake", "td_hi_c"]
+        half = tiny_predictor.heads["td_struct"].halfwidth(0.8)
+        assert out.loc["flake", "td_hi_c"] - out.loc["flake", "td_c"] == pytest.approx(half, rel=1e-5)
+        assert np.isnan(out.loc["flake", "tm_c"]) and np.isnan(out.loc["flake", "p_melt"])
+        assert out.loc["flake", "td_top_features"].startswith("sg_")
+        assert out.loc["zif8", "error"] == "" and out.loc["zif8", "td_source"] == "cif"
+        assert out.loc["gone", "td_source"] == "" and np.isnan(out.loc["gone", "td_c"])
+
     def test_evaluate_without_shared_folder(self, glasses, small, tmp_path):
         from mlglass.models.evaluate_thermal import evaluate_thermal
 
         res = evaluate_thermal(glasses, small, shared_dir=tmp_path / "absent", n_splits=3)
         assert "rf_skipped" in res["td"] and "shared_note" in res
-        assert set(res["td"]["methods"]) == {"mean", "mlglass_cif", "mlglass_row"}
+        assert set(res["td"]["methods"]) == {"mean", "mlglass_cif", "mlglass_row", "mlglass_structure"}
+        assert res["td"]["predictor"]["n_predicted"] >= 40
         assert res["td"]["n_test_predicted"] == 40
         assert set(res["p_melt"]["methods"]) == {"mlglass", "prior", "metal_rate", "logistic"}

@@ -3,8 +3,12 @@
 A row whose ``cif`` cell holds a path takes, from that structure
 (:func:`mlglass.structure.records_from_cifs`, cached), every record field it
 leaves blank (``metal``, ``oxidation_state``, ``ligands``, ``counter_ions``,
-``dimensionality``, ``geometry``) and the ``struct_*`` descriptors the Td
-model's CIF view uses. Relative paths are resolved against ``base_dir``: the
+``dimensionality``, ``geometry``), the ``struct_*`` descriptors the Td
+model's CIF view uses and the ``sg_*`` graph descriptors
+(:mod:`mlglass.structure.graph_descriptors`, cached separately) that the CIF
+view and the structure-only view use. The graph descriptors need only the
+structure: a row whose record cannot be extracted still gets them (and so a
+Td from the structure-only view). Relative paths are resolved against ``base_dir``: the
 folder of the table file on the command line, the working directory in the
 library. A structure that cannot be read gives the row an error naming the
 ``cif`` field, the path and the reason; the other rows go on.
@@ -18,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlglass.thermal import STRUCT_COLUMNS
+from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
 __all__ = ["has_cif_paths", "resolve_cif_paths", "complete_from_cifs", "RECORD_FIELDS", "round_oxidation_states"]
 
@@ -69,12 +73,13 @@ def resolve_cif_paths(frame: pd.DataFrame, base_dir: str | os.PathLike | None = 
 
 def complete_from_cifs(frame: pd.DataFrame, base_dir: str | os.PathLike | None = None, *,
                        progress: bool = False) -> tuple[pd.DataFrame, list[str]]:
-    """Fill blank record fields and the ``struct_*`` columns of rows that name a CIF.
+    """Fill blank record fields, the ``struct_*`` and the ``sg_*`` columns of rows that name a CIF.
 
     Returns
     -------
     frame : DataFrame
-        A copy with the record fields and :data:`~mlglass.thermal.STRUCT_COLUMNS` (floats) completed.
+        A copy with the record fields, :data:`~mlglass.thermal.STRUCT_COLUMNS` and
+        :data:`~mlglass.thermal.GRAPH_COLUMNS` (floats) completed.
     errors : list of str
         Per row: empty, or why its structure could not be used.
     """
@@ -85,6 +90,7 @@ def complete_from_cifs(frame: pd.DataFrame, base_dir: str | os.PathLike | None =
     if not has_cif_paths(frame):
         return frame, errors
     has = ~_blank(frame["cif"])
+    frame = _complete_graph(frame, has)
     if "metal" in frame.columns and all(c in frame.columns for c in STRUCT_COLUMNS):
         # rows already completed (e.g. by the CLI) need no second pass over their structure
         struct = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
@@ -124,3 +130,21 @@ def complete_from_cifs(frame: pd.DataFrame, base_dir: str | os.PathLike | None =
             else:
                 errors[i] = f"row {ids[i]!r}: field 'cif' = {paths[k]!r}: {err}"
     return out, errors
+
+
+def _complete_graph(frame: pd.DataFrame, has: np.ndarray) -> pd.DataFrame:
+    """Fill the ``sg_*`` columns of the rows in ``has`` that have none yet (a failure leaves them NaN)."""
+    from mlglass.structure.graph_descriptors import graph_descriptors_for_cifs
+
+    values = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                              if c in frame.columns else np.full(len(frame), np.nan) for c in GRAPH_COLUMNS])
+    pos = np.flatnonzero(has & ~np.isfinite(values).any(axis=1))
+    out = frame.copy()
+    if len(pos):
+        paths = [str(v) for v in out["cif"].to_numpy()[pos]]
+        unique = list(dict.fromkeys(paths))
+        got = graph_descriptors_for_cifs(unique).set_index("cif")
+        values[pos] = got.loc[paths, list(GRAPH_COLUMNS)].to_numpy(dtype=float)
+    new = pd.DataFrame(values, columns=list(GRAPH_COLUMNS), index=out.index)
+    out = out.drop(columns=[c for c in GRAPH_COLUMNS if c in out.columns])
+    return pd.concat([out, new], axis=1)

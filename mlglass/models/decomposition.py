@@ -2,16 +2,25 @@
 
 Views
 -----
-Two Td regressors (xgboost, :class:`~mlglass.models.boosting.BoostedRegressor`,
-split-conformal 80 % intervals from out-of-fold residuals):
+Three Td regressors (xgboost, :class:`~mlglass.models.boosting.BoostedRegressor`,
+split-conformal 80 % intervals from out-of-fold residuals of each view):
 
 * ``td_cif``: the record descriptors of :class:`~mlglass.featurize.GlassFeaturizer`
-  plus the structure descriptors of a CIF (:data:`~mlglass.thermal.STRUCT_COLUMNS`:
-  density, closest metal-metal distance, void fraction, mean coordination number,
-  atoms per cell);
+  plus the structure descriptors of a CIF: the record pipeline's
+  (:data:`~mlglass.thermal.STRUCT_COLUMNS`: density, closest metal-metal distance,
+  void fraction, mean coordination number, atoms per cell) and the graph
+  descriptors of :mod:`mlglass.structure.graph_descriptors`
+  (:data:`~mlglass.thermal.GRAPH_COLUMNS`: composition fractions, pore grid,
+  metal-donor bonds, revised autocorrelations);
 * ``td_row``: the record descriptors only, for candidate-table rows without a
-  structure. Its intervals come from its own residuals, so they are as wide as
-  that view's errors.
+  structure;
+* ``td_struct``: the graph descriptors only, for CIFs whose compound record
+  cannot be extracted (ligand perception, oxidation states, timeouts). It is
+  trained on every train/val row with graph descriptors, including rows whose
+  record failed.
+
+Each view's intervals come from its own residuals, so they are as wide as that
+view's errors.
 
 Both are fitted on the published ``train`` + ``val`` rows of the thermal table
 (``datasets/thermal.csv``); the ``test`` rows are never used for fitting,
@@ -33,7 +42,7 @@ Melting versus decomposition
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,10 +50,14 @@ import pandas as pd
 
 from mlglass.featurize import GlassFeaturizer
 from mlglass.models.boosting import BoostedRegressor
-from mlglass.thermal import STRUCT_COLUMNS
+from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
-__all__ = ["ThermalSet", "featurize_thermal", "struct_matrix", "fit_td_regressors", "TD_PARAMS", "TM_AFT_PARAMS",
-           "tm_censored_labels", "TRAIN_SPLITS", "struct_feature_labels"]
+__all__ = ["ThermalSet", "featurize_thermal", "struct_matrix", "graph_matrix", "fit_td_regressors", "TD_PARAMS",
+           "TM_AFT_PARAMS", "tm_censored_labels", "TRAIN_SPLITS", "struct_feature_labels", "TD_VIEWS"]
+
+#: Td heads: name -> what the view sees.
+TD_VIEWS = {"td_cif": "record + structure descriptors", "td_row": "record descriptors",
+            "td_struct": "structure (graph) descriptors only"}
 
 #: Splits of the thermal table used for fitting (``test`` is held out).
 TRAIN_SPLITS = ("train", "val")
@@ -57,8 +70,19 @@ _EXACT_WEIGHT = 5.0  # weight of a measured Tm (or Tm bound of a melter) against
 
 
 def struct_feature_labels() -> list[str]:
-    """Labels of the structure descriptors appended in the CIF view."""
-    return list(STRUCT_COLUMNS)
+    """Labels of the structure descriptors appended in the CIF view (after the record descriptors)."""
+    return list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS)
+
+
+def graph_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The ``sg_*`` columns of ``frame`` as floats (NaN where absent or not numeric)."""
+    from mlglass.models.predictor import numeric_column
+
+    out = np.full((len(frame), len(GRAPH_COLUMNS)), np.nan)
+    for j, col in enumerate(GRAPH_COLUMNS):
+        if col in frame.columns:
+            out[:, j] = numeric_column(frame[col].reset_index(drop=True))
+    return out
 
 
 def struct_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -79,13 +103,17 @@ class ThermalSet:
     Attributes
     ----------
     X_row : ndarray (n, n_record_features)
-    X_struct : ndarray (n, 5)
+    X_struct : ndarray (n, 5 + n_graph)
+        Record-pipeline structure descriptors, then the graph descriptors.
     y : ndarray (n,)
         Td (degC).
     split, refcode, metal : ndarray of str
     known_melter : ndarray of bool
     excluded : dict
         Reason -> rows left out.
+    G_X, G_y, G_split, G_refcode : ndarray
+        Structure-only view: graph descriptors, Td, split and refcode of every row with
+        graph descriptors (also rows whose record extraction failed).
     """
 
     X_row: np.ndarray
@@ -96,6 +124,10 @@ class ThermalSet:
     metal: np.ndarray
     known_melter: np.ndarray
     excluded: dict[str, int]
+    G_X: np.ndarray = field(default_factory=lambda: np.empty((0, len(GRAPH_COLUMNS))))
+    G_y: np.ndarray = field(default_factory=lambda: np.empty(0))
+    G_split: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
+    G_refcode: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=str))
 
     @property
     def X_cif(self) -> np.ndarray:
@@ -103,6 +135,9 @@ class ThermalSet:
 
     def mask(self, splits: tuple[str, ...]) -> np.ndarray:
         return np.isin(self.split, splits)
+
+    def graph_mask(self, splits: tuple[str, ...]) -> np.ndarray:
+        return np.isin(self.G_split, splits)
 
 
 def featurize_thermal(thermal: pd.DataFrame, featurizer: GlassFeaturizer | None = None) -> ThermalSet:
@@ -114,6 +149,8 @@ def featurize_thermal(thermal: pd.DataFrame, featurizer: GlassFeaturizer | None 
     from mlglass.models.cif_input import round_oxidation_states
 
     featurizer = featurizer or GlassFeaturizer()
+    gx = graph_matrix(thermal)
+    g_ok = np.isfinite(gx).any(axis=1) & thermal["td_c"].notna().to_numpy()
     good = thermal[(thermal["error"] == "") & thermal["td_c"].notna()].reset_index(drop=True)
     good["oxidation_state"] = [round_oxidation_states(v) for v in good["oxidation_state"]]
     cols = [c for c in ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry")
@@ -122,19 +159,26 @@ def featurize_thermal(thermal: pd.DataFrame, featurizer: GlassFeaturizer | None 
     ok = (feats["error"] == "").to_numpy()
     labels = featurizer.feature_labels()
     good = good[ok].reset_index(drop=True)
-    return ThermalSet(X_row=feats.loc[ok, labels].to_numpy(dtype=float), X_struct=struct_matrix(good),
+    return ThermalSet(X_row=feats.loc[ok, labels].to_numpy(dtype=float),
+                      X_struct=np.hstack([struct_matrix(good), graph_matrix(good)]),
                       y=good["td_c"].to_numpy(dtype=float), split=good["split"].astype(str).to_numpy(),
                       refcode=good["refcode"].astype(str).to_numpy(),
                       metal=good["metal"].astype(str).to_numpy(),
                       known_melter=good["known_melter"].astype(bool).to_numpy(),
                       excluded={"CIF pipeline failed": int((thermal["error"] != "").sum()),
-                                "featurization failed": int((~ok).sum())})
+                                "featurization failed": int((~ok).sum())},
+                      G_X=gx[g_ok], G_y=thermal["td_c"].to_numpy(dtype=float)[g_ok],
+                      G_split=thermal["split"].astype(str).to_numpy()[g_ok],
+                      G_refcode=thermal["refcode"].astype(str).to_numpy()[g_ok])
 
 
 def fit_td_regressors(ts: ThermalSet, *, splits: tuple[str, ...] = TRAIN_SPLITS, coverage: float = 0.8,
                       seed: int = 0, n_jobs: int = 1, params: dict[str, Any] | None = None
                       ) -> dict[str, BoostedRegressor]:
-    """Fit the CIF-view and table-row-view Td regressors on ``splits`` (never ``test`` by default)."""
+    """Fit the Td regressors of :data:`TD_VIEWS` on ``splits`` (never ``test``).
+
+    ``td_struct`` is fitted only when the table has graph descriptors.
+    """
     if "test" in splits:
         raise ValueError("the test split is held out: fit on train/val only")
     params = {**TD_PARAMS, **(params or {})}
@@ -143,6 +187,10 @@ def fit_td_regressors(ts: ThermalSet, *, splits: tuple[str, ...] = TRAIN_SPLITS,
     for name, X in (("td_cif", ts.X_cif), ("td_row", ts.X_row)):
         out[name] = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params).fit(
             X[m], ts.y[m])
+    g = ts.graph_mask(splits)
+    if g.sum() >= 10:
+        out["td_struct"] = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params).fit(
+            ts.G_X[g], ts.G_y[g])
     return out
 
 

@@ -1,6 +1,6 @@
 """Fit the decomposition heads of a :class:`~mlglass.models.predictor.GlassPredictor` bundle.
 
-``td_cif`` and ``td_row`` (Td regressors, :mod:`mlglass.models.decomposition`) on the
+``td_cif``, ``td_row`` and ``td_struct`` (Td regressors, :mod:`mlglass.models.decomposition`) on the
 thermal table's train + val rows, and ``tm_aft`` (censored Tm model,
 :mod:`mlglass.models.censored`) on the glass dataset plus those thermal rows.
 """
@@ -48,7 +48,7 @@ def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featuri
                               coverage: float = 0.8, seed: int = 0, n_jobs: int = 1,
                               params: dict[str, dict[str, Any]] | None = None
                               ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Heads ``td_cif``, ``td_row``, ``tm_aft`` and their metadata (never trained on the test split).
+    """Heads ``td_cif``, ``td_row``, ``td_struct`` (when the table has graph descriptors), ``tm_aft`` and their metadata (never trained on the test split).
 
     ``params`` may override hyperparameters: ``{"td": {...}, "tm_aft": {...}}``.
     """
@@ -68,6 +68,7 @@ def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featuri
     info = {
         "thermal_sha256": frame_hash(thermal), "thermal_rows": int(len(thermal)),
         "train_splits": list(TRAIN_SPLITS), "n_td_train": int(m.sum()), "excluded": ts.excluded,
+        "n_td_struct_train": int(ts.graph_mask(TRAIN_SPLITS).sum()) if "td_struct" in td_models else 0,
         "td_params": td_params,
         "td_interval_halfwidth_c": {name: mdl.interval_halfwidth(coverage) for name, mdl in td_models.items()},
         "tm_aft": {**aft_params, "labels": counts},

@@ -8,10 +8,14 @@ Td (degC), on the ``test`` rows of the thermal table (models fitted on
   min_samples_leaf=2)`` on MOFSimplify's RAC + Zeo++ descriptors
   (``../shared/thermal/rac_zeo_features.csv``; the published baseline set);
 * ``mlglass_cif``: the CIF view (record + structure descriptors);
-* ``mlglass_row``: the table-row view (record descriptors only).
+* ``mlglass_row``: the table-row view (record descriptors only);
+* ``mlglass_structure``: the structure-only view (graph descriptors only).
 
 Figures are given on the test rows every method can predict (the CIF pipeline
-fails on a few structures) and the RF also on all test rows.
+fails on a few structures) and the RF also on all test rows. ``predictor``
+gives the figures of what :class:`~mlglass.models.predictor.GlassPredictor`
+returns for every test CIF: the CIF view where the record was extracted,
+else the structure-only view (``n_predicted`` of ``n_test_table``).
 
 p_melt: ROC-AUC, balanced accuracy (threshold 0.5) and Brier score on the
 review's ``melts`` labels (series-grouped K-fold over ``series``; the censored
@@ -63,6 +67,36 @@ def evaluate_td(thermal: pd.DataFrame, ts: Any, td_models: dict[str, Any], share
     for name, X in (("mlglass_cif", ts.X_cif), ("mlglass_row", ts.X_row)):
         model = td_models["td_cif" if name == "mlglass_cif" else "td_row"]
         out["methods"][name] = _interval_metrics(y, model.predict(X[test]), model.interval_halfwidth(coverage))
+    if "td_struct" in td_models:
+        g_model = td_models["td_struct"]
+        g_half = g_model.interval_halfwidth(coverage)
+        g_test = ts.graph_mask(("test",))
+        g_pred = dict(zip(ts.G_refcode[g_test], g_model.predict(ts.G_X[g_test])))
+        pred_s = np.array([g_pred.get(r, np.nan) for r in ts.refcode[test]], dtype=float)
+        out["methods"]["mlglass_structure"] = _interval_metrics(y, pred_s, g_half)
+        # what the predictor returns for every test CIF: CIF view where the record exists, else structure view
+        cif_pred = dict(zip(ts.refcode[test], td_models["td_cif"].predict(ts.X_cif[test])))
+        cif_half = td_models["td_cif"].interval_halfwidth(coverage)
+        tt = thermal[thermal["split"] == "test"]
+        ys, ps, hs, views = [], [], [], []
+        for r, yv in zip(tt["refcode"].astype(str), tt["td_c"].astype(float)):
+            if r in cif_pred:
+                ps.append(cif_pred[r]), hs.append(cif_half), views.append("cif")
+            elif r in g_pred:
+                ps.append(g_pred[r]), hs.append(g_half), views.append("structure")
+            else:
+                continue
+            ys.append(yv)
+        yy, pp, hh = np.array(ys), np.array(ps), np.array(hs)
+        comb = regression_metrics(yy, pp)
+        comb["coverage"] = float(np.mean(np.abs(yy - pp) <= hh)) if len(yy) else math.nan
+        comb["n_predicted"] = int(len(yy))
+        comb["n_structure_view"] = int(sum(v == "structure" for v in views))
+        sv = np.array(views) == "structure"
+        if sv.any():
+            comb["structure_view_rows"] = {**regression_metrics(yy[sv], pp[sv]),
+                                           "coverage": float(np.mean(np.abs(yy[sv] - pp[sv]) <= g_half))}
+        out["predictor"] = comb
     rac_path = shared_dir / "rac_zeo_features.csv" if shared_dir is not None else None
     if rac_path is not None and rac_path.is_file():
         from sklearn.ensemble import RandomForestRegressor

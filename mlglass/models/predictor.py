@@ -22,10 +22,11 @@ Physical coupling (documented choices)
   (Bundles without the decomposition models below.)
 * **Decomposition (bundles trained with the thermal table).** Td is predicted
   by :mod:`mlglass.models.decomposition` (CIF view when the row has ``struct_*``
-  descriptors, from a ``cif`` path or given, else the table-row view), with a
-  split-conformal interval. A user-given ``td_c`` takes precedence; the
-  ``td_source`` column says which Td was used (``given``, ``cif``,
-  ``table row``). ``window_c = td_c - tm_c``. ``p_melt = P(Tm < Td)`` from the
+  or ``sg_*`` descriptors, from a ``cif`` path or given, else the table-row view;
+  the structure-only view when the CIF's compound record could not be
+  extracted), with a split-conformal interval. A user-given ``td_c`` takes
+  precedence; the ``td_source`` column says which Td was used (``given``,
+  ``cif``, ``table row``, ``structure``). ``window_c = td_c - tm_c``. ``p_melt = P(Tm < Td)`` from the
   censored Tm model (:mod:`mlglass.models.censored`) integrated over the Td
   predictive distribution (a normal whose 80 % interval matches the conformal
   one; a point mass for a given Td). No calibration is applied on top unless
@@ -49,7 +50,7 @@ from mlglass.candidates import CandidateBatch
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
 from mlglass.records import CompoundRecord
-from mlglass.thermal import STRUCT_COLUMNS
+from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
 __all__ = ["GlassPredictor", "OUTPUT_COLUMNS", "default_model_dir", "as_candidate_frame", "check_coverage",
            "numeric_column"]
@@ -63,6 +64,7 @@ DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "o
 _PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
+_OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
 
@@ -305,7 +307,7 @@ class GlassPredictor:
         meta = read_metadata(folder, expected_labels=featurizer.feature_labels())
         files = meta.get("files")
         if not isinstance(files, dict) or not _CORE_HEADS <= set(files) \
-                or not set(files) <= _CORE_HEADS | _DECOMPOSITION_HEADS \
+                or not set(files) <= _CORE_HEADS | _DECOMPOSITION_HEADS | _OPTIONAL_HEADS \
                 or (set(files) & _DECOMPOSITION_HEADS and set(files) & _DECOMPOSITION_HEADS != _DECOMPOSITION_HEADS):
             raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models "
                                  "(and optionally all of td_cif, td_row, tm_aft)")
@@ -314,8 +316,13 @@ class GlassPredictor:
             if not isinstance(entry, dict):
                 raise ModelFileError(f"{folder}/metadata.json: entry {name!r} is not an object")
             booster = load_booster(folder, entry) if entry.get("file") is not None else None
-            n_expected = len(featurizer.feature_labels()) + (len(STRUCT_COLUMNS) if name == "td_cif" else 0)
-            if booster is not None and booster.num_features() != n_expected:
+            from mlglass.models.decomposition import struct_feature_labels
+
+            n_expected = {"td_cif": len(featurizer.feature_labels()) + len(struct_feature_labels()),
+                          "td_struct": len(GRAPH_COLUMNS)}.get(name, len(featurizer.feature_labels()))
+            legacy_cif = name == "td_cif" and booster is not None \
+                and booster.num_features() == len(featurizer.feature_labels()) + len(STRUCT_COLUMNS)
+            if booster is not None and booster.num_features() != n_expected and not legacy_cif:
                 raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
                                      f"this mlglass makes {n_expected}")
             try:
@@ -418,13 +425,15 @@ class GlassPredictor:
         the crystal melts before it decomposes) and ``error`` (empty for good rows; bad rows are
         kept with the reason and NaN predictions). With the decomposition models also ``td_c``,
         ``td_lo_c``, ``td_hi_c`` (degC; a given ``td_c`` is kept and wins), ``td_source``
-        (``given``, ``cif`` or ``table row``), ``window_c`` (= Td - Tm, degC) and ``tm_censored_c``
+        (``given``, ``cif``, ``table row`` or ``structure``), ``window_c`` (= Td - Tm, degC) and ``tm_censored_c``
         (median Tm of the censored model behind p_melt, degC: it has learned that frameworks which
         decompose have Tm above their Td, which the glass-trained ``tm_c`` has not).
 
         A ``cif`` column (paths, relative ones against the working directory) fills blank
         record fields and the ``struct_*`` descriptors from the structures
-        (:mod:`mlglass.models.cif_input`). With ``explain=True`` also ``tm_top_features``,
+        (:mod:`mlglass.models.cif_input`). A row whose CIF gives no compound record keeps its
+        ``error`` and NaN Tm, Tg and p_melt, but still gets ``td_c`` from the structure-only view
+        (``td_source`` ``structure``; its own, wider interval). With ``explain=True`` also ``tm_top_features``,
         ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors with the
         largest SHAP contributions (degC for Tm and Td; ln(Tm/K) of the censored Tm model, or
         log-odds of the old classifier, for p_melt).
@@ -492,10 +501,22 @@ class GlassPredictor:
         return result
 
     def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from mlglass.models.decomposition import struct_matrix
+        from mlglass.models.decomposition import graph_matrix, struct_matrix
 
-        struct = struct_matrix(frame)
+        struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
+        booster = self.heads["td_cif"].booster
+        if booster is not None:  # a bundle from before the graph descriptors uses the first five only
+            struct = struct[:, :booster.num_features() - len(self.feature_labels)]
         return struct, np.flatnonzero(np.isfinite(struct).any(axis=1))
+
+    def _structure_only_rows(self, frame: pd.DataFrame, td: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Graph descriptors and the rows without a Td that have them (empty without a ``td_struct`` head)."""
+        from mlglass.models.decomposition import graph_matrix
+
+        if "td_struct" not in self.heads:
+            return np.empty((0, len(GRAPH_COLUMNS))), np.empty(0, int)
+        graph = graph_matrix(frame)
+        return graph, np.flatnonzero(np.isfinite(graph).any(axis=1) & ~np.isfinite(td))
 
     def _decomposition(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, td_given: np.ndarray | None,
                        tm: np.ndarray, coverage: float | None) -> dict[str, np.ndarray]:
@@ -521,6 +542,13 @@ class GlassPredictor:
             half[rows] = cif_head.halfwidth(cov)
             sd[rows] = cif_head.halfwidth(0.8) / _Z80
             source[rows] = "cif"
+        graph, g_rows = self._structure_only_rows(frame, td)
+        if len(g_rows):  # the CIF gave no record: structure-only view
+            g_head = self.heads["td_struct"]
+            td[g_rows] = g_head.predict(graph[g_rows].astype(np.float32))
+            half[g_rows] = g_head.halfwidth(cov)
+            sd[g_rows] = g_head.halfwidth(0.8) / _Z80
+            source[g_rows] = "structure"
         lo, hi = td - half, td + half
         if td_given is not None:
             given = np.isfinite(td_given)
@@ -546,13 +574,20 @@ class GlassPredictor:
         struct, rows = self._struct_rows(frame)
         if len(rows):
             Xc = np.hstack([table[index[rows]], struct[rows]])
-            labels = list(self.feature_labels) + list(STRUCT_COLUMNS)
+            labels = (list(self.feature_labels) + list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS))[:Xc.shape[1]]
             contrib = self.heads["td_cif"].contributions(Xc.astype(np.float32))[:, :-1]
             for k, i in enumerate(rows):
-                if not np.isfinite(Xc[k]).any():
+                if not np.isfinite(table[index[i]]).any():
                     continue
                 order = np.argsort(-np.abs(contrib[k]))[:top]
                 texts[i] = "; ".join(f"{labels[j]} {contrib[k, j]:+.3g} degC" for j in order)
+        td_rows = np.array([bool(t) for t in texts])
+        graph, g_rows = self._structure_only_rows(frame, np.where(td_rows, 0.0, np.nan))
+        if len(g_rows):
+            contrib = self.heads["td_struct"].contributions(graph[g_rows].astype(np.float32))[:, :-1]
+            for k, i in enumerate(g_rows):
+                order = np.argsort(-np.abs(contrib[k]))[:top]
+                texts[i] = "; ".join(f"{GRAPH_COLUMNS[j]} {contrib[k, j]:+.3g} degC" for j in order)
         return texts
 
     def _explain(self, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
