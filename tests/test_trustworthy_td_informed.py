@@ -8,8 +8,13 @@ import pytest
 
 from mlglass.models import td_informed
 from mlglass.models.data import TrainingSet
-from mlglass.models.td_informed import (choose_blend_weight, evaluate_td_informed, tg_from_tm, tg_tm_ratio,
-                                        thermal_training_mask)
+from mlglass.models.td_informed import (
+    choose_blend_weight,
+    evaluate_td_informed,
+    tg_from_tm,
+    tg_tm_ratio,
+    thermal_training_mask,
+)
 
 
 def test_mask_drops_known_melters_and_held_out_compositions() -> None:
@@ -105,3 +110,13 @@ def test_td_prior_helps_a_held_out_chemistry_and_intervals_cover() -> None:
     assert 0.6 <= tm["coverage"] <= 1.0
     assert np.isfinite(tm["width_c"]) and tm["width_c"] > 0
     assert np.isfinite(res["tg"]["mae"]["ratio_td_informed"])
+
+
+def test_evaluate_reports_tg_through_the_ratio() -> None:
+    from mlglass.models.evaluate import tg_cap_check
+
+    sets, *_ = _synthetic(n_groups=10, per=4, seed=2)
+    res = tg_cap_check(sets["tm"], sets["tg"], n_splits=5, n_repeats=1)
+    ratio = res["ratio"]
+    assert 0.7 < ratio["ratio_median"] < 0.8  # the synthetic Tg/Tm is 0.75 (kelvin)
+    assert np.isfinite(ratio["mae"]) and 0.0 <= ratio["coverage"] <= 1.0 and ratio["width_c"] > 0

@@ -46,8 +46,10 @@ __all__ = [
     "choose_blend_weight",
     "evaluate_td_informed",
     "fit_td_prior",
+    "glass_composition_keys",
     "tg_from_tm",
     "tg_tm_ratio",
+    "thermal_inputs",
     "thermal_training_mask",
 ]
 
@@ -202,3 +204,36 @@ def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, t
                        "weights": weights, "coverage": float(np.mean(cover)), "width_c": float(np.mean(width)),
                        "coverage_nominal": coverage}
     return out
+
+
+def thermal_inputs(thermal: Any, featurizer: Any = None) -> dict[str, Any]:
+    """Featurized train/val thermal rows for :func:`evaluate_td_informed`.
+
+    Parameters
+    ----------
+    thermal : DataFrame
+        The thermal table (:func:`mlglass.datasets.load_thermal`).
+    featurizer : GlassFeaturizer, optional
+
+    Returns
+    -------
+    dict with ``thermal_X``, ``thermal_td`` (degC), ``thermal_keys`` and ``known_melter``; the
+    ``test`` split is left out (it is reserved for the Td evaluation).
+    """
+    from mlglass.models.decomposition import TRAIN_SPLITS, featurize_thermal
+    from mlglass.thermal import composition_key
+
+    ts = featurize_thermal(thermal, featurizer)
+    good = thermal[(thermal["error"] == "") & thermal["td_c"].notna()]
+    keys = {str(r): composition_key(m, lig) for r, m, lig in zip(good["refcode"], good["metal"], good["ligands"])}
+    m = ts.mask(TRAIN_SPLITS)
+    return {"thermal_X": ts.X_row[m], "thermal_td": ts.y[m], "thermal_keys": [keys.get(r) for r in ts.refcode[m]],
+            "known_melter": ts.known_melter[m]}
+
+
+def glass_composition_keys(sets: dict) -> dict[str, list[Hashable | None]]:
+    """Composition key of every row of each training set (``metal`` and ``ligands`` columns)."""
+    from mlglass.thermal import composition_key
+
+    return {name: [composition_key(m, lig) for m, lig in zip(s.frame["metal"], s.frame["ligands"])]
+            for name, s in sets.items()}
