@@ -96,8 +96,8 @@ def test_cv_never_fits_the_td_prior_on_held_out_compositions(monkeypatch: pytest
         # no held-out compound's thermal row (identical descriptors) is in that fold's prior
         assert not any(np.any(np.all(np.isclose(Xp, row), axis=1)) for row in held_rows)
         assert not np.any(np.all(np.isclose(Xp, tX[-1]), axis=1))  # known melter dropped
-    assert set(res["tm"]["mae"]) == {"model", "td_informed"}
-    assert set(res["tg"]["mae"]) == {"model", "ratio_td_informed"}
+    assert set(res["tm"]["mae"]) == {"model", "td_informed", "td_prior_only"}
+    assert set(res["tg"]["mae"]) == {"model", "ratio_td_informed", "ratio_td_prior_only"}
     assert all(0.0 <= w <= 1.0 for w in res["tm"]["weights"])
 
 

@@ -141,7 +141,8 @@ def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, t
     groups; their Tm model is trained on the Tm rows whose group is not held out.
 
     Returns a dict with ``tm`` and ``tg`` entries: MAE per method (``model`` = boosted only,
-    ``td_informed``, for Tg also ``ratio_td_informed``), the ZIF / other split of the first
+    ``td_informed``; ``td_prior_only``, a baseline that predicts Tm = Td_hat and uses no Tm
+    label; for Tg ``ratio_td_informed`` and ``ratio_td_prior_only``), the ZIF / other split of the first
     repeat, the chosen weights, and coverage / mean width of the intervals.
     """
     tm = sets["tm"]
@@ -174,8 +175,10 @@ def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, t
                           BoostedRegressor(random_state=seed, calibration_folds=0).fit(s.X[tr], y[tr]).predict(s.X[te]))
                 pred.setdefault("model", np.full(len(y), np.nan))[te] = direct
                 blend_oof = w * prior.predict(tm.X[tm_tr]) + (1 - w) * oof
+                td_te = prior.predict(s.X[te])
                 if target == "tm":
                     pred.setdefault("td_informed", np.full(len(y), np.nan))[te] = tm_hat
+                    pred.setdefault("td_prior_only", np.full(len(y), np.nan))[te] = td_te
                     q = conformal_quantile(np.abs(tm.y[tm_tr] - blend_oof), coverage)
                     lo[te], hi[te] = tm_hat - q, tm_hat + q
                 else:
@@ -183,6 +186,7 @@ def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, t
                     ratio = tg_tm_ratio(y[tr], both_tm)
                     tg_hat = tg_from_tm(tm_hat, ratio)
                     pred.setdefault("ratio_td_informed", np.full(len(y), np.nan))[te] = tg_hat
+                    pred.setdefault("ratio_td_prior_only", np.full(len(y), np.nan))[te] = tg_from_tm(td_te, ratio)
                     # calibration: Tg training rows' residuals of ratio * (inner-OOF Tm blend)
                     tg_tm_idx = {i: k for k, i in enumerate(tm.ids[tm_tr])}
                     cal = [k for k, i in enumerate(s.ids[tr]) if i in tg_tm_idx]
