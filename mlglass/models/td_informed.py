@@ -32,7 +32,7 @@ held-out compound (:func:`thermal_training_mask`).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -129,7 +129,7 @@ def tg_from_tm(tm_c: np.ndarray, ratio: float) -> np.ndarray:
 
 def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, thermal_td: np.ndarray,
                          thermal_keys: Sequence[Hashable | None], known_melter: np.ndarray,
-                         glass_keys: dict[str, Sequence[Hashable | None]], *, n_splits: int = 5,
+                         glass_keys: Mapping[str, Sequence[Hashable | None]], *, n_splits: int = 5,
                          n_repeats: int = 1, seed: int = 0, coverage: float = 0.8,
                          td_params: dict[str, Any] | None = None, n_jobs: int = 1) -> dict[str, Any]:
     """Chemistry-grouped CV of the Td-informed Tm model and of Tg through the Tg/Tm ratio.
