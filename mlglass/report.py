@@ -65,6 +65,10 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
                           f"(mean width {_f(r.get('width_domain_adaptive_c'), 0)} °C), per domain: {bins}")
         if key == "tg" and "tg_after_cap" in res:
             t.caption += f"; Tg after the Tg/Tm cap: {_pct(res['tg_after_cap']['coverage'])} covered"
+            ratio = res["tg_after_cap"].get("ratio")
+            if ratio:
+                t.caption += (f"; Tg = r·Tm_hat (K, r = {_f(ratio['ratio_median'], 2)}): MAE {_f(ratio['mae'])} °C, "
+                              f"{_pct(ratio['coverage'])} covered (mean width {_f(ratio['width_c'], 0)} °C)")
         tables.append(t)
     r = res["melt"]
     t = Table(title=f"melt vs decompose: grouped CV, n={r['n']} ({r['n_positive']} melt, {r['n_negative']} not)")

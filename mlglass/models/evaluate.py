@@ -232,11 +232,15 @@ def evaluate_classification(ts: TrainingSet, *, params: dict[str, Any] | None = 
 
 def evaluate_all(sets: dict[str, TrainingSet], *, params: dict[str, dict[str, Any]] | None = None,
                  n_splits: int = 5, n_repeats: int = 3, coverage: float = 0.8, seed: int = 0,
-                 progress: Callable[[], None] | None = None, labels: list[str] | None = None) -> dict[str, Any]:
+                 progress: Callable[[], None] | None = None, labels: list[str] | None = None,
+                 thermal: Any = None) -> dict[str, Any]:
     """Evaluate the Tm, Tg and melt models with their baselines (see module docstring).
 
     ``params`` (tuned hyperparameters) are recorded but not used for the temperature
-    headline, which must not depend on parameters tuned on the same rows.
+    headline, which must not depend on parameters tuned on the same rows. With ``thermal``
+    (the thermal table, a DataFrame) the Td-informed Tm model and Tg through the Tg/Tm ratio
+    (:func:`mlglass.models.td_informed.evaluate_td_informed`) are scored too (key
+    ``td_informed``; featurizing the thermal table takes minutes).
     """
     tuned = params or {}
     params = {"melt": tuned.get("melt", {})}
@@ -246,7 +250,14 @@ def evaluate_all(sets: dict[str, TrainingSet], *, params: dict[str, dict[str, An
         labels = GlassFeaturizer().feature_labels()
     tg = sets["tg"]
     tm_for_tg = tg.frame["tm_c"].to_numpy(dtype=float) if "tm_c" in tg.frame else None
-    return {
+    extra: dict[str, Any] = {}
+    if thermal is not None:
+        from mlglass.models import td_informed as ti
+
+        extra["td_informed"] = ti.evaluate_td_informed(sets, labels, **ti.thermal_inputs(thermal),
+                                                       glass_keys=ti.glass_composition_keys(sets), n_splits=n_splits,
+                                                       n_repeats=n_repeats, seed=seed, coverage=coverage)
+    return {**extra,
         "protocol": {"cv": "repeated GroupKFold by chemistry group (series + near-duplicates)",
                      "hyperparameters": "defaults (no tuning on the scored rows)",
                      "tuned_params_ignored": sorted(k for k in tuned if k != "melt"),
@@ -273,12 +284,20 @@ def tg_cap_check(tm: TrainingSet, tg: TrainingSet, *, n_splits: int = 5, n_repea
     whose group is not held out, the Tg model on the Tg training rows, the ratio cap on the
     training rows with both values; the held-out Tg intervals are then capped
     (:func:`mlglass.models.predictor.cap_tg_interval`) and scored.
+
+    The same folds also score Tg *through the Tg/Tm ratio* (``ratio``): Tg = r * Tm_hat in
+    kelvin (:func:`mlglass.models.td_informed.tg_from_tm`), r the median Tg/Tm of the training
+    rows with both values, Tm_hat from that Tm model, half-width r * (Tm half-width).
     """
     from mlglass.models.predictor import cap_tg_interval
+    from mlglass.models.td_informed import tg_from_tm, tg_tm_ratio
 
     both = tg.frame["tm_c"].to_numpy(dtype=float) if "tm_c" in tg.frame else np.full(len(tg.y), np.nan)
     cov, mae, capped = [], [], []
+    r_mae, r_cov, r_width, r_ratio = [], [], [], []
     for r in range(n_repeats):
+        rp = np.full(len(tg.y), np.nan)
+        rq = np.full(len(tg.y), np.nan)
         pred = np.full(len(tg.y), np.nan)
         lo = np.full(len(tg.y), np.nan)
         hi = np.full(len(tg.y), np.nan)
@@ -301,9 +320,19 @@ def tg_cap_check(tm: TrainingSet, tg: TrainingSet, *, n_splits: int = 5, n_repea
             p, l_, h_ = cap_tg_interval(raw, q, tm_p, tm_hi, cap)
             n_cap += int((p < raw - 1e-9).sum())
             pred[te], lo[te], hi[te] = p, l_, h_
+            r_tr = tg_tm_ratio(tg.y[tr], both[tr])
+            r_ratio.append(r_tr)
+            rp[te] = tg_from_tm(tm_p, r_tr)
+            rq[te] = r_tr * (tm_hi - tm_p)
         ok = np.isfinite(pred)
         cov.append(float(((tg.y[ok] >= lo[ok]) & (tg.y[ok] <= hi[ok])).mean()))
         mae.append(float(np.mean(np.abs(tg.y[ok] - pred[ok]))))
         capped.append(n_cap)
+        ok = np.isfinite(rp)
+        r_mae.append(float(np.mean(np.abs(tg.y[ok] - rp[ok]))))
+        r_cov.append(float(np.mean(np.abs(tg.y[ok] - rp[ok]) <= rq[ok])))
+        r_width.append(float(np.mean(2 * rq[ok])))
+    ratio = {"mae": float(np.mean(r_mae)), "mae_std": float(np.std(r_mae)), "coverage": float(np.mean(r_cov)),
+             "width_c": float(np.mean(r_width)), "ratio_median": float(np.median(r_ratio)) if r_ratio else math.nan}
     return {"coverage": float(np.mean(cov)), "mae": float(np.mean(mae)), "n_capped_per_repeat": float(np.mean(capped)),
-            "coverage_nominal": coverage}
+            "coverage_nominal": coverage, "ratio": ratio}
