@@ -194,16 +194,20 @@ class JobManager:
                 log.exception("job sweep failed")
 
     def _run(self, job: Job) -> None:
+        state, error = "failed", "interrupted"
         try:
             self._screen(job)
-            job.state = "done"
+            state, error = "done", ""
         except MlglassError as err:
-            job.error, job.state = str(err), "failed"
+            error = str(err)
         except Exception as err:  # noqa: BLE001 - reported as a message, logged with its traceback
             log.exception("screen job %s failed", job.id)
-            job.error, job.state = f"internal error ({type(err).__name__}): {err}", "failed"
+            error = f"internal error ({type(err).__name__}): {err}"
         finally:
+            # finished and error before state: a client that sees the final state also sees both
             job.finished = time.time()
+            job.error = error
+            job.state = state
             job.done_event.set()
 
     def _screen(self, job: Job) -> None:
