@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mlglass.errors import (
     DimensionalityError,
@@ -249,7 +250,8 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
         if amount == 0 and not re.search(r"[1-9]", re.split(r"[eE]", m.group(1))[0] if m else ""):
             continue  # 'bIm:0' (x = 0 of a composition series): the species is absent
         if amount < 1e-6:
-            raise StoichiometryError(field_name, text, f"amount of {name!r} = {m.group(1) if m else amount} is implausibly small "
+            shown = m.group(1) if m else amount
+            raise StoichiometryError(field_name, text, f"amount of {name!r} = {shown} is implausibly small "
                                                        "(below 1e-6); write 0 for an absent species")
         if amount > 1e4:
             raise StoichiometryError(field_name, text, f"amount of {name!r} = {amount:g} is implausibly large")

@@ -14,7 +14,8 @@ construction. Tables and lists of records go through
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     return records, errors
 
 
-def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord], *,
+def featurize_records(featurizers: Sequence[RecordFeaturizer], records: Sequence[CompoundRecord], *,
                       on_error: str = "report", row_labels: Sequence[Any] | None = None
                       ) -> tuple[np.ndarray, list[str]]:
     """Featurize records built in code, computing each distinct record once.
@@ -107,7 +108,8 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator, ABC):
     """Base class of mlglass featurizers.
 
     Subclasses implement :meth:`featurize_batch`, :meth:`feature_labels` and
-    :meth:`citations`; :meth:`featurize` (one record) is derived from :meth:`featurize_batch`. Options are keyword arguments of ``__init__`` stored
+    :meth:`citations`; :meth:`featurize` (one record) is derived from :meth:`featurize_batch`.
+    Options are keyword arguments of ``__init__`` stored
     under the same name; featurizers are stateless (``fit`` only checks options).
 
     ``transform`` accepts a DataFrame in the candidate schema or a list of
@@ -157,7 +159,7 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator, ABC):
         """Cheap check that ``record`` is in scope: it has at least one metal."""
         return bool(record.metals)
 
-    def fit(self, X: Any = None, y: Any = None) -> "RecordFeaturizer":
+    def fit(self, X: Any = None, y: Any = None) -> RecordFeaturizer:
         """Check options; featurizers learn nothing from data."""
         if getattr(self, "on_error", "report") not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}")

@@ -47,7 +47,7 @@ def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_string_dtype(s.dtype) and not s.isna().any() and \
-                (s.dtype != object or s.map(type).eq(str).all()):
+                (s.dtype != object or s.map(lambda v: type(v) is str).all()):
             out[str(col)] = s
             continue
         obj = s.astype(object)

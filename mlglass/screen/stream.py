@@ -34,9 +34,10 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,13 +45,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import (MAX_COLUMNS, OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
-                         output_lock)
-from mlglass.errors import SchemaError
+from mlglass._io import (
+    MAX_COLUMNS,
+    OutputLockedError,
+    atomic_write,
+    atomic_write_text,
+    check_csv_fields,
+    check_output_path,
+    output_lock,
+)
 from mlglass._progress import row_progress
-from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
+from mlglass.errors import SchemaError
 from mlglass.screen.chunks import stringify_frame
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
+from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
            "work_dir_for",
@@ -693,13 +701,13 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     def part_path(idx: int) -> Path:
         return work / _part_name(idx)
 
+    runner: Any
     if dask_address is not None or workers > 1:
-        if model_dir is None:
-            model_dir = predictor.save(work / "model")
-    if dask_address is not None:
-        runner: Any = DaskRunner(str(dask_address), model_dir, options, coverage, part_path)
-    elif workers > 1:
-        runner = ProcessRunner(int(workers), model_dir, options, coverage, part_path)
+        shared_model = Path(model_dir) if model_dir is not None else Path(predictor.save(work / "model"))
+        if dask_address is not None:
+            runner = DaskRunner(str(dask_address), shared_model, options, coverage, part_path)
+        else:
+            runner = ProcessRunner(int(workers), shared_model, options, coverage, part_path)
     else:
         runner = SequentialRunner(predictor, options, coverage, part_path)
 
