@@ -44,6 +44,8 @@ from mlglass.errors import (
     StoichiometryError,
     UnknownElementError,
 )
+from mlglass.schema import RECORD_COLUMNS
+from mlglass.schema import is_blank as _is_blank  # the one blank-cell rule (None, NaN of any float, NA, NaT, spaces)
 
 __all__ = [
     "Component",
@@ -58,9 +60,6 @@ __all__ = [
     "RECORD_COLUMNS",
     "GEOMETRIES",
 ]
-
-#: Columns of the candidate schema that describe a compound.
-RECORD_COLUMNS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula", "geometry")
 
 #: Allowed values of the ``geometry`` field.
 GEOMETRIES = ("tetrahedral", "octahedral", "square_planar", "linear", "trigonal", "trigonal_bipyramidal",
@@ -165,23 +164,6 @@ def format_amounts(items: Iterable[tuple[str, float]]) -> str:
     """Format ``[(name, amount), ...]`` as ``"name:amount;..."``."""
     items = list(items)
     return ";".join(f"{n}:{_fmt_num(a)}" for n, a in items)
-
-
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str) and value.strip() == "":
-        return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return False
 
 
 def parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tuple[tuple[str, float], ...]:

@@ -24,12 +24,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from mlglass.errors import RecordError
 from mlglass.featurize.batch import RecordBatch
 from mlglass.records import CompoundRecord, record_from_mapping
+from mlglass.schema import RECORD_COLUMNS, check_unique_columns
 
 __all__ = ["RecordFeaturizer", "records_from_frame", "featurize_records", "featurize_table", "ON_ERROR"]
 
 ON_ERROR = ("raise", "report")
-_RECORD_FIELDS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula",
-                  "geometry")
 
 
 def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
@@ -58,7 +57,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     SchemaError
         Neither ``metal`` nor ``formula`` is a column, or a column name appears twice.
     """
-    from mlglass.candidates import cell, check_unique_columns
+    from mlglass.candidates import cell
     from mlglass.errors import SchemaError
 
     if on_error not in ON_ERROR:
@@ -67,7 +66,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     if "metal" not in frame.columns and "formula" not in frame.columns:
         raise SchemaError("columns", list(frame.columns)[:20],
                           "a candidate table needs a 'metal' column (with 'ligands') or a 'formula' column")
-    cols = [c for c in _RECORD_FIELDS if c in frame.columns]
+    cols = [c for c in RECORD_COLUMNS if c in frame.columns]
     labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
     records: list[CompoundRecord | None] = []
     errors: list[str] = []

@@ -34,7 +34,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,20 +45,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import (
+from mlglass._progress import row_progress
+from mlglass.errors import SchemaError
+from mlglass.io import (
     MAX_COLUMNS,
+    TEXT_DECIMALS,
     OutputLockedError,
     atomic_write,
     atomic_write_text,
     check_csv_fields,
     check_output_path,
+    escape_arrow_table,
+    escape_header,
     output_lock,
+    read_chunks,
+    read_header,
+    table_format,
 )
-from mlglass._progress import row_progress
-from mlglass.errors import SchemaError
-from mlglass.screen.chunks import stringify_frame
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
-from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
            "work_dir_for",
@@ -69,10 +73,6 @@ CHECKPOINT_NAME = "checkpoint.json"
 KILL_AT_ENV = "MLGLASS_SCREEN_KILL_AT"
 _CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
 _CHECKPOINT_VERSION = 2  # 2: each completed chunk records the SHA-256 of its part file
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
-_FORMULA_CHARS = pa.array(list(FORMULA_PREFIXES), type=pa.string())
 
 
 @dataclass
@@ -115,109 +115,6 @@ class ScreenResult:
 
 
 # ------------------------------------------------------------------ reading
-def table_format(path: str | os.PathLike, field_name: str = "path") -> str:
-    """``"csv"``, ``"tsv"`` or ``"parquet"`` from the file extension.
-
-    Raises
-    ------
-    SchemaError
-        Any other extension.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    if suffix == ".tsv":
-        return "tsv"
-    if suffix in _PARQUET_SUFFIXES:
-        return "parquet"
-    raise SchemaError(field_name, str(path), "expected a .csv or .parquet file")
-
-
-def read_header(path: str | os.PathLike) -> list[str]:
-    """Column names of a CSV/TSV/Parquet table, reading only its header.
-
-    Raises
-    ------
-    SchemaError
-        Unknown extension, missing, empty or unreadable file (not UTF-8, bad quoting).
-    """
-    path = Path(path)
-    return _header(path, table_format(path, "input_path"))
-
-
-def _header(path: Path, fmt: str) -> list[str]:
-    try:
-        if fmt == "parquet":
-            return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
-        sep = "\t" if fmt == "tsv" else ","
-        import csv
-
-        with open(path, newline="", encoding="utf-8-sig") as fh:  # width first: pandas is slow on 100k columns
-            first = next(csv.reader(fh, delimiter=sep), None)
-        if first is not None and len(first) > MAX_COLUMNS:
-            raise SchemaError("input_path", str(path), f"the table has {len(first):,} columns; at most "
-                                                       f"{MAX_COLUMNS:,} are accepted")
-        return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding="utf-8-sig").columns]
-    except FileNotFoundError:
-        raise SchemaError("input_path", str(path), "file not found") from None
-    except pd.errors.EmptyDataError:
-        raise SchemaError("input_path", str(path), "file is empty (no header row)") from None
-    except SchemaError:
-        raise
-    except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
-        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
-    except Exception as err:  # noqa: BLE001 - csv.Error (NUL bytes, huge fields)
-        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
-
-
-def read_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Yield the rows of a CSV/TSV/Parquet file in chunks of exactly ``chunk_size`` rows (the last may be short).
-
-    Every column is text (``str``; missing cells ``""``), as :func:`mlglass.datasets.read_table` gives.
-
-    Raises
-    ------
-    SchemaError
-        Unreadable file (reported with the chunk where reading failed).
-    """
-    path = Path(path)
-    fmt = table_format(path, "input_path")
-    n_done = 0
-    try:
-        if fmt == "parquet":
-            pf = pq.ParquetFile(path)
-            buf: list[pa.RecordBatch] = []
-            buffered = 0
-            for batch in pf.iter_batches(batch_size=chunk_size):
-                buf.append(batch)
-                buffered += batch.num_rows
-                while buffered >= chunk_size:
-                    table = pa.Table.from_batches(buf)
-                    head, rest = table.slice(0, chunk_size), table.slice(chunk_size)
-                    yield stringify_frame(head.to_pandas())
-                    n_done += chunk_size
-                    buf, buffered = rest.to_batches(), rest.num_rows
-            if buffered:
-                yield stringify_frame(pa.Table.from_batches(buf).to_pandas())
-        else:
-            sep = "\t" if fmt == "tsv" else ","
-            reader = pd.read_csv(path, chunksize=chunk_size, dtype=str, keep_default_na=False, sep=sep,
-                                 encoding="utf-8-sig", index_col=False)
-            with reader:
-                for chunk in reader:
-                    yield chunk
-                    n_done += len(chunk)
-    except FileNotFoundError:
-        raise SchemaError("input_path", str(path), "file not found") from None
-    except UnicodeDecodeError as err:
-        raise SchemaError("input_path", str(path), f"file is not UTF-8 text after row {n_done} "
-                                                   f"({err.reason})") from None
-    except pd.errors.EmptyDataError:
-        return
-    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
-        raise SchemaError("input_path", str(path), f"cannot read the table after row {n_done}: {err}") from None
-
-
 def _count_rows(path: Path, fmt: str) -> int | None:
     if fmt == "parquet":
         try:
@@ -247,28 +144,8 @@ def _maybe_kill(point: str, n_done: int = 0) -> None:
 
 
 # ------------------------------------------------------------------ CSV safety
-def escape_csv_formulas(table: pa.Table) -> pa.Table:
-    """Prefix ``'`` to text cells a spreadsheet would run as a formula.
-
-    A cell of a *string* column (``id``, ``name``, ``formula``, ``ligands``,
-    ``error``, ... - every input column is text) is escaped when it starts with
-    ``=``, ``+``, ``-``, ``@``, tab or carriage return and is not a plain number
-    (``-5``, ``+3.2e2`` stay as they are). Numeric columns (predictions,
-    ``score``, ``rank``) are never touched.
-    """
-    for i, fld in enumerate(table.schema):
-        if not (pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)):
-            continue
-        col = pc.fill_null(table.column(i), "")
-        first = pc.utf8_slice_codeunits(col, 0, 1)
-        danger = pc.is_in(first, value_set=_FORMULA_CHARS)
-        if not pc.any(danger).as_py():
-            continue
-        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, PLAIN_NUMBER)))
-        if pc.any(danger).as_py():
-            fixed = pc.if_else(danger, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
-            table = table.set_column(i, fld, fixed)
-    return table
+#: The spreadsheet rule for text output (kept under its old name; it is :func:`mlglass.io.escape_arrow_table`).
+escape_csv_formulas = escape_arrow_table
 
 
 class _OutputWriter:
@@ -290,7 +167,7 @@ class _OutputWriter:
 
     def write(self, table: pa.Table) -> None:
         if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
-            table = escape_csv_formulas(table)
+            table = escape_arrow_table(table)
             for name, nd in TEXT_DECIMALS.items():
                 i = table.schema.get_field_index(name)
                 if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
@@ -508,11 +385,11 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
 
 
 def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
-    from mlglass.screen.chunks import PREDICTION_COLUMNS, frame_to_table
+    from mlglass.schema import SCREEN_COLUMNS
+    from mlglass.screen.chunks import frame_to_table
 
     cols = ["id"] if "id" not in columns else []
-    cols += [c for c in columns if c != "rank"] + ["input_row", *PREDICTION_COLUMNS, "error", "score",
-                                                    "passes_constraints"]
+    cols += [c for c in columns if c != "rank"] + list(SCREEN_COLUMNS)
     seen: list[str] = []
     for c in cols:
         if c not in seen:
@@ -581,7 +458,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         ``passes_constraints``. Output columns overwrite input columns of the
         same name. In CSV output, text cells starting with ``=``, ``+``, ``-``,
         ``@`` (or tab/CR) that are not plain numbers get a leading ``'`` so
-        spreadsheets do not run them (:func:`escape_csv_formulas`).
+        spreadsheets do not run them (:func:`mlglass.io.escape_arrow_table`).
     predictor : GlassPredictor or path-like, optional
         A predictor, or a saved model folder; default: the bundled models.
     objective, risk, tm_max, tg_min, p_melt_min, allow_elements, deny_elements, out_of_domain
@@ -673,7 +550,7 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
-    columns = _header(input_path, in_fmt)
+    columns = read_header(input_path)
     if len(columns) > MAX_COLUMNS:
         raise SchemaError("input_path", str(input_path), f"the table has {len(columns):,} columns; at most "
                                                          f"{MAX_COLUMNS:,} are accepted")
