@@ -31,6 +31,7 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "PREDICTION_NUMERIC_COLUMNS",
     "SCREEN_COLUMNS",
+    "PLOT_COLUMNS",
     "is_blank",
     "blank_mask",
     "text_column",
@@ -60,6 +61,8 @@ PREDICTION_NUMERIC_COLUMNS = PREDICTION_COLUMNS + ("td_lo_c", "td_hi_c", "window
 #: Columns ``screen`` adds after the input's own: position in the input (1-based), the predictions,
 #: the row's error, its score and whether it passes the constraints (``rank`` comes first).
 SCREEN_COLUMNS = ("input_row", *PREDICTION_NUMERIC_COLUMNS, "error", "score", "passes_constraints")
+#: Columns of a ranked screen that :func:`mlglass.screen.plot_screen` draws (predictions in degC).
+PLOT_COLUMNS = ("rank", "id", "tm_c", "tg_c", "p_melt", "score", "error")
 
 
 def is_blank(value: Any) -> bool:

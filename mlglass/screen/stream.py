@@ -62,6 +62,7 @@ from mlglass.io import (
     read_header,
     table_format,
 )
+from mlglass.schema import PLOT_COLUMNS
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
@@ -100,6 +101,15 @@ class ScreenResult:
         Chunks taken from the checkpoint instead of recomputed.
     timings : dict
         Seconds spent predicting (``predict``) and merging (``merge``).
+    ranked : pandas.DataFrame
+        What :func:`mlglass.screen.plot_screen` draws, in rank order: the
+        :data:`~mlglass.schema.PLOT_COLUMNS` (and ``domain`` when predicted) of every
+        output row, or, when the screen has more than ``plot_rows`` rows, of the top
+        ``top_n`` rows plus a uniform random sample (seed 0) of the other rows without
+        an error (at most ``plot_rows`` rows in all). Predictions in degC, typed
+        (``rank`` int, predictions and ``score`` float).
+    n_plottable : int
+        Rows without an error, of which ``ranked`` is all or a sample.
     """
 
     top: pd.DataFrame
@@ -112,6 +122,8 @@ class ScreenResult:
     n_chunks: int = 0
     resumed_chunks: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    ranked: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PLOT_COLUMNS)))
+    n_plottable: int = 0
 
 
 # ------------------------------------------------------------------ reading
@@ -285,7 +297,10 @@ def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int,
 
 # ------------------------------------------------------------------ merge
 def _sort_keys(parts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Global rank of every row (concatenated part order) and the row counts of the parts."""
+    """Global rank of every row (concatenated part order) and the row counts of the parts.
+
+    Rows passing the constraints rank first, then the other rows without an error, then error rows.
+    """
     groups, scores, ids, counts = [], [], [], []
     for path in parts:
         t = pq.read_table(path, columns=["id", "score", "passes_constraints", "error"])
@@ -315,14 +330,48 @@ def _with_rank(table: pa.Table, ranks: np.ndarray) -> pa.Table:
     return table.add_column(0, pa.field("rank", pa.int64()), pa.array(ranks + 1, type=pa.int64()))
 
 
+def _plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
+    """Which ranks (0-based) :attr:`ScreenResult.ranked` keeps: all of ``n`` rows if at most ``plot_rows``,
+    else the first ``top_n`` plus a seeded uniform sample of the ``n_plottable`` rows without an error
+    (which rank before the error rows), ``plot_rows`` in all."""
+    keep = np.zeros(n, dtype=bool)
+    if n <= plot_rows:
+        keep[:] = True
+        return keep
+    head = min(top_n, plot_rows, n_plottable)
+    keep[:head] = True
+    rest = n_plottable - head
+    k = min(rest, plot_rows - head)
+    if k > 0:
+        keep[head + np.random.default_rng(seed).choice(rest, size=k, replace=False)] = True
+    return keep
+
+
 def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
-           write_rows: int, top_n: int, progress: bool) -> pd.DataFrame:
-    """Rank all rows of the part files and write the output in rank order; return the top rows."""
+           write_rows: int, top_n: int, progress: bool, n_plottable: int,
+           plot_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rank all rows of the part files and write the output in rank order.
+
+    Returns
+    -------
+    top : pandas.DataFrame
+        The best ``top_n`` rows without an error (all columns).
+    ranked : pandas.DataFrame
+        The plot columns of the rows :func:`_plot_selection` keeps, in rank order.
+    """
     rank_of, counts = _sort_keys(parts)
     n = int(counts.sum()) if len(counts) else 0
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     top: list[pd.DataFrame] = []
     need = [top_n]
+    plotted = _plot_selection(n, n_plottable, top_n, plot_rows)
+    ranked: list[pd.DataFrame] = []
+
+    def keep_plotted(t: pa.Table) -> None:
+        mask = plotted[t.column("rank").to_numpy() - 1]
+        if mask.any():
+            cols = [c for c in (*PLOT_COLUMNS, "domain") if c in t.column_names]
+            ranked.append(t.select(cols).filter(pa.array(mask)).to_pandas())
 
     def keep_top(t: pa.Table) -> None:
         if need[0] <= 0:
@@ -345,6 +394,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
             order = np.argsort(rank_of, kind="stable")
             table = _with_rank(table.take(pa.array(order)), rank_of[order])
             keep_top(table)
+            keep_plotted(table)
             for start in range(0, n, write_rows):
                 piece = table.slice(start, write_rows)
                 writer.write(piece)
@@ -374,6 +424,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
                 r = t.column("rank").to_numpy()
                 t = t.take(pa.array(np.argsort(r, kind="stable")))
                 keep_top(t)
+                keep_plotted(t)
                 for start in range(0, t.num_rows, write_rows):
                     piece = t.slice(start, write_rows)
                     writer.write(piece)
@@ -381,7 +432,8 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
                 del t
                 bp.unlink()
         writer.close()
-    return pd.concat(top, ignore_index=True) if top else pd.DataFrame()
+    return (pd.concat(top, ignore_index=True) if top else pd.DataFrame(),
+            pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame(columns=list(PLOT_COLUMNS)))
 
 
 def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
@@ -439,7 +491,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                 coverage: float | None = None, chunk_size: int = 50_000, workers: int = 1,
                 dask_address: str | None = None, resume: bool = False, explain_top: int = 3, top_n: int = 10,
                 keep_parts: bool = False, bucket_rows: int = 500_000, progress: bool = True,
-                out_of_domain: str = "keep") -> ScreenResult:
+                out_of_domain: str = "keep", plot_rows: int = 50_000) -> ScreenResult:
     """Predict, score and rank every row of a candidate file, streaming it in chunks.
 
     Parameters
@@ -482,6 +534,8 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         Descriptors listed per explained top row (0: no explanation).
     top_n : int, default=10
         Rows returned in :attr:`ScreenResult.top`.
+    plot_rows : int, default=50_000
+        At most this many rows in :attr:`ScreenResult.ranked` (the rows a plot draws).
     keep_parts : bool, default=False
         Keep the work folder after success.
     bucket_rows : int, default=500_000
@@ -524,7 +578,8 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                                   deny_elements=deny_elements, coverage=coverage, chunk_size=chunk_size,
                                   workers=workers, dask_address=dask_address, resume=resume,
                                   explain_top=explain_top, top_n=top_n, keep_parts=keep_parts,
-                                  bucket_rows=bucket_rows, progress=progress, out_of_domain=out_of_domain)
+                                  bucket_rows=bucket_rows, progress=progress, out_of_domain=out_of_domain,
+                                  plot_rows=plot_rows)
     except OutputLockedError:
         raise ScreenOptionError("output_path", str(output_path),
                                 f"another screen is writing this output (lock {lock}); wait for it to finish "
@@ -535,13 +590,15 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                    tm_max: float | None, tg_min: float | None, p_melt_min: float | None, allow_elements: Any,
                    deny_elements: Any, coverage: float | None, chunk_size: int, workers: int,
                    dask_address: str | None, resume: bool, explain_top: int, top_n: int, keep_parts: bool,
-                   bucket_rows: int, progress: bool, out_of_domain: str = "keep") -> ScreenResult:
+                   bucket_rows: int, progress: bool, out_of_domain: str = "keep",
+                   plot_rows: int = 50_000) -> ScreenResult:
     """:func:`screen_file` while holding the output's lock."""
     t0 = time.perf_counter()
     in_fmt = table_format(input_path, "input_path")
     out_fmt = table_format(output_path, "output_path")
     for name, value, lo in (("chunk_size", chunk_size, 1), ("workers", workers, 1), ("top_n", top_n, 0),
-                            ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
+                            ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1),
+                            ("plot_rows", plot_rows, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ScreenOptionError(name, value, f"must be a whole number >= {lo}")
     if dask_address is not None:
@@ -627,15 +684,16 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         runner.close()
     t_merge = time.perf_counter()
     parts = [part_path(i) for i in range(n_chunks)]
-    if n_chunks == 0:
-        _write_empty(output_path, out_fmt, columns)
-        top = pd.DataFrame()
-    else:
-        top = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
-                     top_n=int(top_n), progress=progress)
     n_rows = sum(v[0] for v in completed.values())
     n_errors = sum(v[1] for v in completed.values())
     n_passing = sum(v[2] for v in completed.values())
+    if n_chunks == 0:
+        _write_empty(output_path, out_fmt, columns)
+        top, ranked = pd.DataFrame(), pd.DataFrame(columns=list(PLOT_COLUMNS))
+    else:
+        top, ranked = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
+                             top_n=int(top_n), progress=progress, n_plottable=n_rows - n_errors,
+                             plot_rows=int(plot_rows))
     if explain_top > 0 and len(top):
         input_cols = [c for c in top.columns if c in columns or c == "id"]
         explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
@@ -652,4 +710,5 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                         rows_per_second=n_rows / elapsed if elapsed > 0 else float("nan"),
                         output_path=output_path, elapsed_seconds=elapsed, n_chunks=n_chunks,
                         resumed_chunks=resumed,
-                        timings={"predict": t_merge - t_pred, "merge": t_end - t_merge})
+                        timings={"predict": t_merge - t_pred, "merge": t_end - t_merge},
+                        ranked=ranked, n_plottable=n_rows - n_errors)
