@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mlglass.errors import (
     DimensionalityError,
@@ -43,6 +44,8 @@ from mlglass.errors import (
     StoichiometryError,
     UnknownElementError,
 )
+from mlglass.schema import RECORD_COLUMNS
+from mlglass.schema import is_blank as _is_blank  # the one blank-cell rule (None, NaN of any float, NA, NaT, spaces)
 
 __all__ = [
     "Component",
@@ -57,9 +60,6 @@ __all__ = [
     "RECORD_COLUMNS",
     "GEOMETRIES",
 ]
-
-#: Columns of the candidate schema that describe a compound.
-RECORD_COLUMNS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula", "geometry")
 
 #: Allowed values of the ``geometry`` field.
 GEOMETRIES = ("tetrahedral", "octahedral", "square_planar", "linear", "trigonal", "trigonal_bipyramidal",
@@ -166,23 +166,6 @@ def format_amounts(items: Iterable[tuple[str, float]]) -> str:
     return ";".join(f"{n}:{_fmt_num(a)}" for n, a in items)
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str) and value.strip() == "":
-        return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return False
-
-
 def parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tuple[tuple[str, float], ...]:
     """Parse ``"A:1.75;B:0.25"`` into ``(("A", 1.75), ("B", 0.25))`` (cached per distinct string).
 
@@ -249,7 +232,8 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
         if amount == 0 and not re.search(r"[1-9]", re.split(r"[eE]", m.group(1))[0] if m else ""):
             continue  # 'bIm:0' (x = 0 of a composition series): the species is absent
         if amount < 1e-6:
-            raise StoichiometryError(field_name, text, f"amount of {name!r} = {m.group(1) if m else amount} is implausibly small "
+            shown = m.group(1) if m else amount
+            raise StoichiometryError(field_name, text, f"amount of {name!r} = {shown} is implausibly small "
                                                        "(below 1e-6); write 0 for an absent species")
         if amount > 1e4:
             raise StoichiometryError(field_name, text, f"amount of {name!r} = {amount:g} is implausibly large")

@@ -29,6 +29,9 @@ __all__ = [
     "NUMERIC_COLUMNS",
     "DATASET_TEXT_COLUMNS",
     "PREDICTION_COLUMNS",
+    "PREDICTION_NUMERIC_COLUMNS",
+    "SCREEN_COLUMNS",
+    "PLOT_COLUMNS",
     "is_blank",
     "blank_mask",
     "text_column",
@@ -52,6 +55,14 @@ DATASET_TEXT_COLUMNS = ("id", "name", "formula", "family", "series", "metal", "o
                         "counter_ions", "route", "ref", "source", "notes")
 #: Prediction columns of :class:`~mlglass.models.predictor.GlassPredictor` (degC and a probability).
 PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt")
+#: Every numeric column the predictor adds to a candidate row: :data:`PREDICTION_COLUMNS`, the decomposition
+#: interval (``td_lo_c``, ``td_hi_c``), the processing window and the censored Tm (degC).
+PREDICTION_NUMERIC_COLUMNS = PREDICTION_COLUMNS + ("td_lo_c", "td_hi_c", "window_c", "tm_censored_c")
+#: Columns ``screen`` adds after the input's own: position in the input (1-based), the predictions,
+#: the row's error, its score and whether it passes the constraints (``rank`` comes first).
+SCREEN_COLUMNS = ("input_row", *PREDICTION_NUMERIC_COLUMNS, "error", "score", "passes_constraints")
+#: Columns of a ranked screen that :func:`mlglass.screen.plot_screen` draws (predictions in degC).
+PLOT_COLUMNS = ("rank", "id", "tm_c", "tg_c", "p_melt", "score", "error")
 
 
 def is_blank(value: Any) -> bool:

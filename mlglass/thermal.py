@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,8 +101,9 @@ def failure_reasons(table: pd.DataFrame) -> dict[str, int]:
     """Failed rows counted by reason (the text of ``error`` before its first ':', '(' or ';', numbers as '#')."""
     errs = table["error"].fillna("").astype(str)
     errs = errs[errs != ""]
-    reasons = errs.str.replace(r"^row [^:]*: ", "", regex=True).str.replace(r"^field 'cif' = '[^']*': ", "",
-                                                                              regex=True).str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
+    reasons = errs.str.replace(r"^row [^:]*: ", "", regex=True)
+    reasons = reasons.str.replace(r"^field 'cif' = '[^']*': ", "", regex=True)
+    reasons = reasons.str.split(r"[:(;]", n=1, regex=True).str[0].str.strip()
     reasons = reasons.str.replace(r"\[[^\]]*\]", "[...]", regex=True)  # lists of charges tried
     reasons = reasons.str.replace(r"\b[\w.+-]*\d[\w.+-]*\b", "#", regex=True)  # counts, formulas, times
     return {str(k): int(v) for k, v in reasons.value_counts().items()}

@@ -17,14 +17,11 @@ from mlglass.datasets import coerce_types, load_glasses, validate_table
 from mlglass.errors import OptionError, SchemaError
 from mlglass.io import read_table
 from mlglass.options import MODEL_TARGETS
-from mlglass.schema import COMPOSITION_COLUMNS, blank_mask
+from mlglass.schema import COMPOSITION_COLUMNS, PLOT_COLUMNS, blank_mask
 
 __all__ = ["combined_training_data", "train_models", "evaluate_models", "tune_models", "featurize_file",
            "predict_table", "predict_inputs", "formula_frame", "screen_candidates", "suggest_candidates",
            "run_demo", "default_params_path", "load_params", "PLOT_COLUMNS"]
-
-#: Columns of a ranked screen that :func:`mlglass.screen.plot_screen` draws.
-PLOT_COLUMNS = ("rank", "id", "tm_c", "tg_c", "p_melt", "score", "error")
 
 
 def default_params_path(model_dir: Path | None = None) -> Path:
@@ -345,14 +342,8 @@ def screen_candidates(input_path: Path | None, output_path: Path, *, cif: Path |
     if source is None:
         raise OptionError("input", None, "give a candidate table or --cif DIR")
     result = screen_file(source, output_path, model, progress=progress, **options)
-    if plot_path is not None:
-        # TODO(issue 13, data path): screen_file should hand back the rows it plots; until then the
-        # plotted columns are read back through the one table reader
-        scored = read_table(output_path, field="output_path", columns=PLOT_COLUMNS)
-        for c in ("tm_c", "tg_c", "p_melt", "score", "rank"):
-            if c in scored:
-                scored[c] = pd.to_numeric(scored[c], errors="coerce")
-        plot_screen(scored, plot_path, top_n=options.get("top_n", 10))
+    if plot_path is not None:  # the rows screen_file ranked (all, or a sample above plot_rows), not a re-read
+        plot_screen(result.ranked, plot_path, top_n=options.get("top_n", 10), n_candidates=result.n_plottable)
     return result
 
 

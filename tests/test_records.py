@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from mlglass.errors import (DimensionalityError, OxidationStateError, RecordError, StoichiometryError,
@@ -74,3 +76,15 @@ def test_to_row_round_trip():
     back = record_from_mapping(rec.to_row())
     assert back.key() == rec.key()
     assert isinstance(back, CompoundRecord) and math.isclose(back.metals[0][1], 0.8)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.float32("nan"), pd.NA, pd.NaT, "  "])
+def test_blank_cells_follow_the_schema_rule(missing):
+    """records uses mlglass.schema's blank-cell rule: NaT and a float32 NaN are blank, as in every reader."""
+    from mlglass.schema import is_blank
+
+    assert is_blank(missing)
+    rec = record_from_mapping({"id": "a", "metal": "Zn", "oxidation_state": 2, "ligands": "Im:2",
+                               "counter_ions": missing, "geometry": missing, "dimensionality": missing,
+                               "formula": missing})
+    assert (rec.counter_ions, rec.geometry, rec.dimensionality, rec.formula) == ((), None, None, None)

@@ -369,3 +369,34 @@ def test_plot_screen_writes_png(predictor, tmp_path):
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert not [p for p in os.listdir(path.parent) if p.endswith(".part")]
+
+
+def test_screen_result_carries_the_ranked_rows_it_plots(predictor, candidates_csv, tmp_path):
+    """ScreenResult.ranked is the output's plot columns in rank order (all rows of a small screen)."""
+    from mlglass.schema import PLOT_COLUMNS
+
+    out = tmp_path / "ranked.parquet"
+    res = screen_file(candidates_csv, out, predictor, chunk_size=300, top_n=5, explain_top=0, progress=False)
+    written = pd.read_parquet(out, columns=list(PLOT_COLUMNS))
+    assert res.n_plottable == res.n_rows - res.n_errors == len(written) - 3
+    pd.testing.assert_frame_equal(res.ranked[list(PLOT_COLUMNS)].reset_index(drop=True), written,
+                                  check_dtype=False)
+    assert res.ranked["rank"].dtype.kind == "i" and res.ranked["tm_c"].dtype.kind == "f"
+
+
+@pytest.mark.parametrize("bucket_rows", [500_000, 400])
+def test_screen_result_samples_ranked_rows_above_plot_rows(predictor, candidates_csv, tmp_path, bucket_rows):
+    """Above ``plot_rows`` rows: the top rows plus a seeded sample of error-free rows, in rank order."""
+    out = tmp_path / "ranked.parquet"
+    kw = dict(chunk_size=500, top_n=7, explain_top=0, progress=False, plot_rows=100, bucket_rows=bucket_rows)
+    res = screen_file(candidates_csv, out, predictor, **kw)
+    ranks = res.ranked["rank"].to_numpy()
+    assert len(res.ranked) == 100 and (np.diff(ranks) > 0).all()
+    assert ranks[:7].tolist() == list(range(1, 8))  # the top rows are always kept
+    assert (res.ranked["error"] == "").all() and ranks.max() <= res.n_plottable
+    written = pd.read_parquet(out).set_index("rank")
+    np.testing.assert_allclose(res.ranked["tm_c"].to_numpy(), written.loc[ranks, "tm_c"].to_numpy())
+    again = screen_file(candidates_csv, tmp_path / "again.parquet", predictor, **kw)
+    assert again.ranked["rank"].tolist() == ranks.tolist()  # seeded
+    with pytest.raises(ScreenOptionError, match="plot_rows"):
+        screen_file(candidates_csv, tmp_path / "bad.csv", predictor, plot_rows=-1, progress=False)

@@ -91,3 +91,23 @@ def test_split_modules_keep_their_public_names():
         assert hasattr(enumeration, name)
     for name in ligands.__all__:
         assert hasattr(ligands, name), name
+
+
+def test_screen_candidates_plots_the_rows_screen_file_returns(tmp_path, tiny_model_dir, monkeypatch):
+    """The plot is drawn from ScreenResult.ranked: the output file is not read back."""
+    import mlglass.io.read
+    from mlglass import workflows
+
+    space = tmp_path / "space.csv"
+    pd.DataFrame({"id": ["a", "b", "c"], "metal": ["Zn", "Co", "Zn"], "oxidation_state": ["2"] * 3,
+                  "ligands": ["Im:2", "Im:2", "Im:1.5;bIm:0.5"]}).to_csv(space, index=False)
+    out, png = tmp_path / "ranked.csv", tmp_path / "map.png"
+
+    def no_reread(path, *args, **kwargs):
+        raise AssertionError(f"re-read {path}")
+
+    monkeypatch.setattr(workflows, "read_table", no_reread)
+    monkeypatch.setattr(mlglass.io.read, "read_table", no_reread)
+    res = workflows.screen_candidates(space, out, model_dir=tiny_model_dir, plot_path=png, progress=False, top_n=2)
+    assert png.read_bytes()[:4] == b"\x89PNG" and out.exists()
+    assert res.ranked["id"].tolist() == pd.read_csv(out, dtype=str)["id"].tolist()

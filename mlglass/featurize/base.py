@@ -14,7 +14,8 @@ construction. Tables and lists of records go through
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +24,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from mlglass.errors import RecordError
 from mlglass.featurize.batch import RecordBatch
 from mlglass.records import CompoundRecord, record_from_mapping
+from mlglass.schema import RECORD_COLUMNS, check_unique_columns
 
 __all__ = ["RecordFeaturizer", "records_from_frame", "featurize_records", "featurize_table", "ON_ERROR"]
 
 ON_ERROR = ("raise", "report")
-_RECORD_FIELDS = ("id", "metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "formula",
-                  "geometry")
 
 
 def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
@@ -57,7 +57,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     SchemaError
         Neither ``metal`` nor ``formula`` is a column, or a column name appears twice.
     """
-    from mlglass.candidates import cell, check_unique_columns
+    from mlglass.candidates import cell
     from mlglass.errors import SchemaError
 
     if on_error not in ON_ERROR:
@@ -66,7 +66,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     if "metal" not in frame.columns and "formula" not in frame.columns:
         raise SchemaError("columns", list(frame.columns)[:20],
                           "a candidate table needs a 'metal' column (with 'ligands') or a 'formula' column")
-    cols = [c for c in _RECORD_FIELDS if c in frame.columns]
+    cols = [c for c in RECORD_COLUMNS if c in frame.columns]
     labels = frame["id"].tolist() if "id" in frame.columns else list(frame.index)
     records: list[CompoundRecord | None] = []
     errors: list[str] = []
@@ -82,7 +82,7 @@ def records_from_frame(frame: pd.DataFrame, *, on_error: str = "report"
     return records, errors
 
 
-def featurize_records(featurizers: Sequence["RecordFeaturizer"], records: Sequence[CompoundRecord], *,
+def featurize_records(featurizers: Sequence[RecordFeaturizer], records: Sequence[CompoundRecord], *,
                       on_error: str = "report", row_labels: Sequence[Any] | None = None
                       ) -> tuple[np.ndarray, list[str]]:
     """Featurize records built in code, computing each distinct record once.
@@ -107,7 +107,8 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator, ABC):
     """Base class of mlglass featurizers.
 
     Subclasses implement :meth:`featurize_batch`, :meth:`feature_labels` and
-    :meth:`citations`; :meth:`featurize` (one record) is derived from :meth:`featurize_batch`. Options are keyword arguments of ``__init__`` stored
+    :meth:`citations`; :meth:`featurize` (one record) is derived from :meth:`featurize_batch`.
+    Options are keyword arguments of ``__init__`` stored
     under the same name; featurizers are stateless (``fit`` only checks options).
 
     ``transform`` accepts a DataFrame in the candidate schema or a list of
@@ -157,7 +158,7 @@ class RecordFeaturizer(TransformerMixin, BaseEstimator, ABC):
         """Cheap check that ``record`` is in scope: it has at least one metal."""
         return bool(record.metals)
 
-    def fit(self, X: Any = None, y: Any = None) -> "RecordFeaturizer":
+    def fit(self, X: Any = None, y: Any = None) -> RecordFeaturizer:
         """Check options; featurizers learn nothing from data."""
         if getattr(self, "on_error", "report") not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}")

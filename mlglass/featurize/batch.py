@@ -94,7 +94,8 @@ def ion_descriptors(symbol: str, ox: float | None) -> MetalIon:
 
 def gather(table: np.ndarray, idx: np.ndarray, fill: float = np.nan) -> np.ndarray:
     """``table[idx]`` with rows of ``fill`` where ``idx`` is -1. Shape (n, k, table.shape[1])."""
-    padded = np.vstack([table, np.full((1, table.shape[1]), fill)]) if table.size else np.full((1, table.shape[1]), fill)
+    pad = np.full((1, table.shape[1]), fill)
+    padded = np.vstack([table, pad]) if table.size else pad
     safe = np.where(idx < 0, len(padded) - 1, idx)
     return padded[safe]
 

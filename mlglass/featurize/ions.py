@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mlglass.chem.ligands import SpeciesDescriptors
@@ -61,7 +60,8 @@ class CounterIonFeaturizer(RecordFeaturizer):
             vol = s(V[:, :, 2]) / total
             dens = s(V[:, :, 5]) / total
         out = np.column_stack([
-            mask.any(axis=1).astype(float), mask.sum(axis=1).astype(float), total, s(q > 0), s(q < 0), s(q == 0), s((q < 0) & (V[:, :, _METAL] > 0)),
+            mask.any(axis=1).astype(float), mask.sum(axis=1).astype(float), total,
+            s(q > 0), s(q < 0), s(q == 0), s((q < 0) & (V[:, :, _METAL] > 0)),
             s((V[:, :, 0] == 1) & (q < 0)), s(q), s(V[:, :, 0]), s(V[:, :, 14]), vol, dens])
         none = ~mask.any(axis=1)
         out[none, :11] = 0.0

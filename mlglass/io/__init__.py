@@ -24,7 +24,9 @@ from mlglass.io.read import (
     MAX_COLUMNS,
     PARQUET_SUFFIXES,
     TEXT_SUFFIXES,
+    cell_text,
     check_csv_fields,
+    float_text,
     read_chunks,
     read_header,
     read_table,
@@ -44,7 +46,8 @@ from mlglass.io.write import (
 )
 
 __all__ = [
-    "read_table", "read_chunks", "read_header", "table_format", "stringify_frame", "check_csv_fields",
+    "read_table", "read_chunks", "read_header", "table_format", "stringify_frame", "cell_text", "float_text",
+    "check_csv_fields",
     "write_table", "escape_text", "escape_header", "escape_spreadsheet_formulas", "escape_arrow_table",
     "round_for_text", "atomic_write", "atomic_write_text", "atomic_write_bytes", "check_output_path",
     "output_lock", "OutputLockedError", "terminate_cleanly", "MAX_COLUMNS", "TABLE_SUFFIXES",

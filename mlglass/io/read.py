@@ -22,7 +22,8 @@ import pandas as pd
 from mlglass.errors import SchemaError
 from mlglass.schema import check_unique_columns
 
-__all__ = ["read_table", "read_chunks", "read_header", "table_format", "stringify_frame", "check_csv_fields",
+__all__ = ["read_table", "read_chunks", "read_header", "table_format", "stringify_frame", "cell_text", "float_text",
+           "check_csv_fields",
            "MAX_COLUMNS", "PARQUET_SUFFIXES", "TEXT_SUFFIXES"]
 
 #: Widest candidate table accepted (columns); wider tables are refused before any work.
@@ -68,11 +69,12 @@ def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[str(col)] = s
             continue
         obj = s.astype(object)
-        out[str(col)] = obj.where(s.notna(), "").map(_to_text)
+        out[str(col)] = obj.where(s.notna(), "").map(cell_text)
     return pd.DataFrame(out, index=frame.index)
 
 
-def _to_text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """One cell as the CSV reader gives it: bytes decoded, whole floats without ``.0`` (``1.0`` -> ``"1"``)."""
     if isinstance(v, str):
         return v
     if isinstance(v, bytes):
@@ -80,6 +82,19 @@ def _to_text(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+def float_text(values: np.ndarray) -> np.ndarray:
+    """:func:`cell_text` of every float of ``values`` (NaN -> ``""``), vectorised; an object array of ``str``."""
+    out = np.array([str(v) for v in values.tolist()], dtype=object)
+    whole = np.isfinite(values) & (np.floor(values) == values)
+    small = whole & (np.abs(values) < 2.0 ** 53)
+    if small.any():
+        out[small] = np.char.mod("%d", values[small].astype(np.int64)).astype(object)
+    for i in np.flatnonzero(whole & ~small):
+        out[i] = str(int(values[i]))
+    out[np.isnan(values)] = ""
+    return out
 
 
 def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str = "utf-8-sig",

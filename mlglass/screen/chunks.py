@@ -16,66 +16,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlglass._io import atomic_write
+from mlglass.io import atomic_write, cell_text, float_text, stringify_frame
+from mlglass.schema import PREDICTION_NUMERIC_COLUMNS
 from mlglass.screen.scoring import ScoreOptions, score_predictions
 
 __all__ = ["PREDICTION_COLUMNS", "FLOAT_COLUMNS", "process_chunk", "write_part",
            "frame_to_table", "stringify_frame", "mask_error_rows"]
 
-#: Numeric columns added by the predictor (degC, probability).
-PREDICTION_COLUMNS = ("tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "p_melt", "td_lo_c", "td_hi_c",
-                      "window_c", "tm_censored_c")
+#: Numeric columns added by the predictor (degC, probability); :data:`mlglass.schema.PREDICTION_NUMERIC_COLUMNS`.
+PREDICTION_COLUMNS = PREDICTION_NUMERIC_COLUMNS
 FLOAT_COLUMNS = PREDICTION_COLUMNS + ("score",)
 _BOOL_COLUMNS = ("passes_constraints",)
 _INT_COLUMNS = ("input_row", "rank")
 #: Row-group size of part files (small, so a reader holds little in memory).
 PART_ROW_GROUP = 16_384
-
-
-def stringify_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column as Python ``str`` (missing -> ``""``), as the CSV reader gives them.
-
-    Raises
-    ------
-    SchemaError
-        A column name appears twice.
-    """
-    from mlglass.candidates import check_unique_columns
-
-    check_unique_columns(frame)
-    out = {}
-    for col in frame.columns:
-        s = frame[col]
-        if pd.api.types.is_string_dtype(s.dtype) and not s.isna().any() and \
-                (s.dtype != object or s.map(type).eq(str).all()):
-            out[str(col)] = s
-            continue
-        obj = s.astype(object)
-        out[str(col)] = obj.where(s.notna(), "").map(_to_text)
-    return pd.DataFrame(out, index=frame.index)
-
-
-def _to_text(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bytes):
-        return v.decode("utf-8", errors="replace")
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _float_text(values: np.ndarray) -> np.ndarray:
-    """:func:`_to_text` of every float (whole numbers without ``.0``, NaN -> ``""``), vectorised."""
-    out = np.array([str(v) for v in values.tolist()], dtype=object)
-    whole = np.isfinite(values) & (np.floor(values) == values)
-    small = whole & (np.abs(values) < 2.0 ** 53)
-    if small.any():
-        out[small] = np.char.mod("%d", values[small].astype(np.int64)).astype(object)
-    for i in np.flatnonzero(whole & ~small):
-        out[i] = str(int(values[i]))
-    out[np.isnan(values)] = ""
-    return out
 
 
 def mask_error_rows(pred: pd.DataFrame) -> pd.DataFrame:
@@ -152,14 +106,14 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
             arr = pa.array(s.fillna(False).to_numpy(dtype=bool), type=typ)
         elif pa.types.is_integer(typ):
             arr = pa.array(s.to_numpy(dtype=np.int64), type=typ)
-        elif pd.api.types.is_float_dtype(s.dtype):  # a numeric column written as text (e.g. td_c), as _to_text does
-            arr = pa.array(_float_text(s.to_numpy(dtype=float)), type=typ)
+        elif pd.api.types.is_float_dtype(s.dtype):  # a numeric column written as text (e.g. td_c), as cell_text does
+            arr = pa.array(float_text(s.to_numpy(dtype=float)), type=typ)
         else:
             try:
                 arr = pa.array(s, type=typ, from_pandas=True)
             except (pa.ArrowTypeError, pa.ArrowInvalid):
                 values = s.to_numpy(dtype=object)
-                arr = pa.array([_to_text(v) if v is not None and v == v else "" for v in values], type=typ)
+                arr = pa.array([cell_text(v) if v is not None and v == v else "" for v in values], type=typ)
             if isinstance(arr, pa.ChunkedArray):
                 arr = arr.combine_chunks()
             if arr.null_count:

@@ -18,7 +18,7 @@ _K = 273.15
 
 
 def plot_screen(scored: pd.DataFrame, path: str | os.PathLike, top_n: int = 10, *, title: str | None = None,
-                max_points: int = _MAX_POINTS, seed: int = 0) -> Path:
+                max_points: int = _MAX_POINTS, seed: int = 0, n_candidates: int | None = None) -> Path:
     """Write a PNG scatter plot of predicted Tm (x, degC) vs Tg (y, degC) coloured by p_melt.
 
     Error rows and rows without both predictions are left out. The ``top_n``
@@ -38,6 +38,9 @@ def plot_screen(scored: pd.DataFrame, path: str | os.PathLike, top_n: int = 10, 
     title : str, optional
     max_points : int, default=50_000
     seed : int, default=0
+    n_candidates : int, optional
+        How many plottable rows ``scored`` is a sample of (for the title, e.g.
+        :attr:`~mlglass.screen.ScreenResult.n_plottable`); default: the plottable rows of ``scored``.
 
     Returns
     -------
@@ -91,8 +94,9 @@ def plot_screen(scored: pd.DataFrame, path: str | os.PathLike, top_n: int = 10, 
                         textcoords="offset points", fontsize=7, color="crimson")
     ax.set_xlabel("predicted Tm (°C)")
     ax.set_ylabel("predicted Tg (°C)")
-    ax.set_title(title or f"screen: {len(good):,} candidates" + (f" ({len(shown):,} shown)"
-                                                                 if len(shown) < len(good) else ""))
+    total = len(good) if n_candidates is None else max(int(n_candidates), len(good))
+    ax.set_title(title or f"screen: {total:,} candidates" + (f" ({len(shown):,} shown)"
+                                                             if len(shown) < total else ""))
     if len(shown):
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()

@@ -34,9 +34,10 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,12 +45,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlglass._io import (MAX_COLUMNS, OutputLockedError, atomic_write, atomic_write_text, check_csv_fields, check_output_path,
-                         output_lock)
-from mlglass.errors import SchemaError
 from mlglass._progress import row_progress
-from mlglass.tables import FORMULA_PREFIXES, PLAIN_NUMBER, TEXT_DECIMALS, escape_header
-from mlglass.screen.chunks import stringify_frame
+from mlglass.errors import SchemaError
+from mlglass.io import (
+    MAX_COLUMNS,
+    TEXT_DECIMALS,
+    OutputLockedError,
+    atomic_write,
+    atomic_write_text,
+    check_csv_fields,
+    check_output_path,
+    escape_arrow_table,
+    escape_header,
+    output_lock,
+    read_chunks,
+    read_header,
+    table_format,
+)
+from mlglass.schema import PLOT_COLUMNS
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
@@ -61,10 +74,6 @@ CHECKPOINT_NAME = "checkpoint.json"
 KILL_AT_ENV = "MLGLASS_SCREEN_KILL_AT"
 _CHECKPOINT_FORMAT = "mlglass-screen-checkpoint"
 _CHECKPOINT_VERSION = 2  # 2: each completed chunk records the SHA-256 of its part file
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Cells starting with one of these are escaped in CSV output (OWASP "CSV injection"); \t and \r included.
-_FORMULA_CHARS = pa.array(list(FORMULA_PREFIXES), type=pa.string())
 
 
 @dataclass
@@ -92,6 +101,15 @@ class ScreenResult:
         Chunks taken from the checkpoint instead of recomputed.
     timings : dict
         Seconds spent predicting (``predict``) and merging (``merge``).
+    ranked : pandas.DataFrame
+        What :func:`mlglass.screen.plot_screen` draws, in rank order: the
+        :data:`~mlglass.schema.PLOT_COLUMNS` (and ``domain`` when predicted) of every
+        output row, or, when the screen has more than ``plot_rows`` rows, of the top
+        ``top_n`` rows plus a uniform random sample (seed 0) of the other rows without
+        an error (at most ``plot_rows`` rows in all). Predictions in degC, typed
+        (``rank`` int, predictions and ``score`` float).
+    n_plottable : int
+        Rows without an error, of which ``ranked`` is all or a sample.
     """
 
     top: pd.DataFrame
@@ -104,112 +122,11 @@ class ScreenResult:
     n_chunks: int = 0
     resumed_chunks: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    ranked: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PLOT_COLUMNS)))
+    n_plottable: int = 0
 
 
 # ------------------------------------------------------------------ reading
-def table_format(path: str | os.PathLike, field_name: str = "path") -> str:
-    """``"csv"``, ``"tsv"`` or ``"parquet"`` from the file extension.
-
-    Raises
-    ------
-    SchemaError
-        Any other extension.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    if suffix == ".tsv":
-        return "tsv"
-    if suffix in _PARQUET_SUFFIXES:
-        return "parquet"
-    raise SchemaError(field_name, str(path), "expected a .csv or .parquet file")
-
-
-def read_header(path: str | os.PathLike) -> list[str]:
-    """Column names of a CSV/TSV/Parquet table, reading only its header.
-
-    Raises
-    ------
-    SchemaError
-        Unknown extension, missing, empty or unreadable file (not UTF-8, bad quoting).
-    """
-    path = Path(path)
-    return _header(path, table_format(path, "input_path"))
-
-
-def _header(path: Path, fmt: str) -> list[str]:
-    try:
-        if fmt == "parquet":
-            return [str(c) for c in pq.ParquetFile(path).schema_arrow.names]
-        sep = "\t" if fmt == "tsv" else ","
-        import csv
-
-        with open(path, newline="", encoding="utf-8-sig") as fh:  # width first: pandas is slow on 100k columns
-            first = next(csv.reader(fh, delimiter=sep), None)
-        if first is not None and len(first) > MAX_COLUMNS:
-            raise SchemaError("input_path", str(path), f"the table has {len(first):,} columns; at most "
-                                                       f"{MAX_COLUMNS:,} are accepted")
-        return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str, sep=sep, encoding="utf-8-sig").columns]
-    except FileNotFoundError:
-        raise SchemaError("input_path", str(path), "file not found") from None
-    except pd.errors.EmptyDataError:
-        raise SchemaError("input_path", str(path), "file is empty (no header row)") from None
-    except SchemaError:
-        raise
-    except (UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
-        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
-    except Exception as err:  # noqa: BLE001 - csv.Error (NUL bytes, huge fields)
-        raise SchemaError("input_path", str(path), f"cannot read table: {err}") from None
-
-
-def read_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Yield the rows of a CSV/TSV/Parquet file in chunks of exactly ``chunk_size`` rows (the last may be short).
-
-    Every column is text (``str``; missing cells ``""``), as :func:`mlglass.datasets.read_table` gives.
-
-    Raises
-    ------
-    SchemaError
-        Unreadable file (reported with the chunk where reading failed).
-    """
-    path = Path(path)
-    fmt = table_format(path, "input_path")
-    n_done = 0
-    try:
-        if fmt == "parquet":
-            pf = pq.ParquetFile(path)
-            buf: list[pa.RecordBatch] = []
-            buffered = 0
-            for batch in pf.iter_batches(batch_size=chunk_size):
-                buf.append(batch)
-                buffered += batch.num_rows
-                while buffered >= chunk_size:
-                    table = pa.Table.from_batches(buf)
-                    head, rest = table.slice(0, chunk_size), table.slice(chunk_size)
-                    yield stringify_frame(head.to_pandas())
-                    n_done += chunk_size
-                    buf, buffered = rest.to_batches(), rest.num_rows
-            if buffered:
-                yield stringify_frame(pa.Table.from_batches(buf).to_pandas())
-        else:
-            sep = "\t" if fmt == "tsv" else ","
-            reader = pd.read_csv(path, chunksize=chunk_size, dtype=str, keep_default_na=False, sep=sep,
-                                 encoding="utf-8-sig", index_col=False)
-            with reader:
-                for chunk in reader:
-                    yield chunk
-                    n_done += len(chunk)
-    except FileNotFoundError:
-        raise SchemaError("input_path", str(path), "file not found") from None
-    except UnicodeDecodeError as err:
-        raise SchemaError("input_path", str(path), f"file is not UTF-8 text after row {n_done} "
-                                                   f"({err.reason})") from None
-    except pd.errors.EmptyDataError:
-        return
-    except (pd.errors.ParserError, pa.ArrowException, ValueError, OSError) as err:
-        raise SchemaError("input_path", str(path), f"cannot read the table after row {n_done}: {err}") from None
-
-
 def _count_rows(path: Path, fmt: str) -> int | None:
     if fmt == "parquet":
         try:
@@ -239,28 +156,8 @@ def _maybe_kill(point: str, n_done: int = 0) -> None:
 
 
 # ------------------------------------------------------------------ CSV safety
-def escape_csv_formulas(table: pa.Table) -> pa.Table:
-    """Prefix ``'`` to text cells a spreadsheet would run as a formula.
-
-    A cell of a *string* column (``id``, ``name``, ``formula``, ``ligands``,
-    ``error``, ... - every input column is text) is escaped when it starts with
-    ``=``, ``+``, ``-``, ``@``, tab or carriage return and is not a plain number
-    (``-5``, ``+3.2e2`` stay as they are). Numeric columns (predictions,
-    ``score``, ``rank``) are never touched.
-    """
-    for i, fld in enumerate(table.schema):
-        if not (pa.types.is_string(fld.type) or pa.types.is_large_string(fld.type)):
-            continue
-        col = pc.fill_null(table.column(i), "")
-        first = pc.utf8_slice_codeunits(col, 0, 1)
-        danger = pc.is_in(first, value_set=_FORMULA_CHARS)
-        if not pc.any(danger).as_py():
-            continue
-        danger = pc.and_(danger, pc.invert(pc.match_substring_regex(col, PLAIN_NUMBER)))
-        if pc.any(danger).as_py():
-            fixed = pc.if_else(danger, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
-            table = table.set_column(i, fld, fixed)
-    return table
+#: The spreadsheet rule for text output (kept under its old name; it is :func:`mlglass.io.escape_arrow_table`).
+escape_csv_formulas = escape_arrow_table
 
 
 class _OutputWriter:
@@ -282,7 +179,7 @@ class _OutputWriter:
 
     def write(self, table: pa.Table) -> None:
         if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
-            table = escape_csv_formulas(table)
+            table = escape_arrow_table(table)
             for name, nd in TEXT_DECIMALS.items():
                 i = table.schema.get_field_index(name)
                 if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
@@ -400,7 +297,10 @@ def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int,
 
 # ------------------------------------------------------------------ merge
 def _sort_keys(parts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Global rank of every row (concatenated part order) and the row counts of the parts."""
+    """Global rank of every row (concatenated part order) and the row counts of the parts.
+
+    Rows passing the constraints rank first, then the other rows without an error, then error rows.
+    """
     groups, scores, ids, counts = [], [], [], []
     for path in parts:
         t = pq.read_table(path, columns=["id", "score", "passes_constraints", "error"])
@@ -430,14 +330,48 @@ def _with_rank(table: pa.Table, ranks: np.ndarray) -> pa.Table:
     return table.add_column(0, pa.field("rank", pa.int64()), pa.array(ranks + 1, type=pa.int64()))
 
 
+def _plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
+    """Which ranks (0-based) :attr:`ScreenResult.ranked` keeps: all of ``n`` rows if at most ``plot_rows``,
+    else the first ``top_n`` plus a seeded uniform sample of the ``n_plottable`` rows without an error
+    (which rank before the error rows), ``plot_rows`` in all."""
+    keep = np.zeros(n, dtype=bool)
+    if n <= plot_rows:
+        keep[:] = True
+        return keep
+    head = min(top_n, plot_rows, n_plottable)
+    keep[:head] = True
+    rest = n_plottable - head
+    k = min(rest, plot_rows - head)
+    if k > 0:
+        keep[head + np.random.default_rng(seed).choice(rest, size=k, replace=False)] = True
+    return keep
+
+
 def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
-           write_rows: int, top_n: int, progress: bool) -> pd.DataFrame:
-    """Rank all rows of the part files and write the output in rank order; return the top rows."""
+           write_rows: int, top_n: int, progress: bool, n_plottable: int,
+           plot_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rank all rows of the part files and write the output in rank order.
+
+    Returns
+    -------
+    top : pandas.DataFrame
+        The best ``top_n`` rows without an error (all columns).
+    ranked : pandas.DataFrame
+        The plot columns of the rows :func:`_plot_selection` keeps, in rank order.
+    """
     rank_of, counts = _sort_keys(parts)
     n = int(counts.sum()) if len(counts) else 0
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     top: list[pd.DataFrame] = []
     need = [top_n]
+    plotted = _plot_selection(n, n_plottable, top_n, plot_rows)
+    ranked: list[pd.DataFrame] = []
+
+    def keep_plotted(t: pa.Table) -> None:
+        mask = plotted[t.column("rank").to_numpy() - 1]
+        if mask.any():
+            cols = [c for c in (*PLOT_COLUMNS, "domain") if c in t.column_names]
+            ranked.append(t.select(cols).filter(pa.array(mask)).to_pandas())
 
     def keep_top(t: pa.Table) -> None:
         if need[0] <= 0:
@@ -460,6 +394,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
             order = np.argsort(rank_of, kind="stable")
             table = _with_rank(table.take(pa.array(order)), rank_of[order])
             keep_top(table)
+            keep_plotted(table)
             for start in range(0, n, write_rows):
                 piece = table.slice(start, write_rows)
                 writer.write(piece)
@@ -489,6 +424,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
                 r = t.column("rank").to_numpy()
                 t = t.take(pa.array(np.argsort(r, kind="stable")))
                 keep_top(t)
+                keep_plotted(t)
                 for start in range(0, t.num_rows, write_rows):
                     piece = t.slice(start, write_rows)
                     writer.write(piece)
@@ -496,15 +432,16 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
                 del t
                 bp.unlink()
         writer.close()
-    return pd.concat(top, ignore_index=True) if top else pd.DataFrame()
+    return (pd.concat(top, ignore_index=True) if top else pd.DataFrame(),
+            pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame(columns=list(PLOT_COLUMNS)))
 
 
 def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
-    from mlglass.screen.chunks import PREDICTION_COLUMNS, frame_to_table
+    from mlglass.schema import SCREEN_COLUMNS
+    from mlglass.screen.chunks import frame_to_table
 
     cols = ["id"] if "id" not in columns else []
-    cols += [c for c in columns if c != "rank"] + ["input_row", *PREDICTION_COLUMNS, "error", "score",
-                                                    "passes_constraints"]
+    cols += [c for c in columns if c != "rank"] + list(SCREEN_COLUMNS)
     seen: list[str] = []
     for c in cols:
         if c not in seen:
@@ -554,7 +491,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                 coverage: float | None = None, chunk_size: int = 50_000, workers: int = 1,
                 dask_address: str | None = None, resume: bool = False, explain_top: int = 3, top_n: int = 10,
                 keep_parts: bool = False, bucket_rows: int = 500_000, progress: bool = True,
-                out_of_domain: str = "keep") -> ScreenResult:
+                out_of_domain: str = "keep", plot_rows: int = 50_000) -> ScreenResult:
     """Predict, score and rank every row of a candidate file, streaming it in chunks.
 
     Parameters
@@ -573,7 +510,7 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         ``passes_constraints``. Output columns overwrite input columns of the
         same name. In CSV output, text cells starting with ``=``, ``+``, ``-``,
         ``@`` (or tab/CR) that are not plain numbers get a leading ``'`` so
-        spreadsheets do not run them (:func:`escape_csv_formulas`).
+        spreadsheets do not run them (:func:`mlglass.io.escape_arrow_table`).
     predictor : GlassPredictor or path-like, optional
         A predictor, or a saved model folder; default: the bundled models.
     objective, risk, tm_max, tg_min, p_melt_min, allow_elements, deny_elements, out_of_domain
@@ -597,6 +534,8 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
         Descriptors listed per explained top row (0: no explanation).
     top_n : int, default=10
         Rows returned in :attr:`ScreenResult.top`.
+    plot_rows : int, default=50_000
+        At most this many rows in :attr:`ScreenResult.ranked` (the rows a plot draws).
     keep_parts : bool, default=False
         Keep the work folder after success.
     bucket_rows : int, default=500_000
@@ -639,7 +578,8 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
                                   deny_elements=deny_elements, coverage=coverage, chunk_size=chunk_size,
                                   workers=workers, dask_address=dask_address, resume=resume,
                                   explain_top=explain_top, top_n=top_n, keep_parts=keep_parts,
-                                  bucket_rows=bucket_rows, progress=progress, out_of_domain=out_of_domain)
+                                  bucket_rows=bucket_rows, progress=progress, out_of_domain=out_of_domain,
+                                  plot_rows=plot_rows)
     except OutputLockedError:
         raise ScreenOptionError("output_path", str(output_path),
                                 f"another screen is writing this output (lock {lock}); wait for it to finish "
@@ -650,13 +590,15 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                    tm_max: float | None, tg_min: float | None, p_melt_min: float | None, allow_elements: Any,
                    deny_elements: Any, coverage: float | None, chunk_size: int, workers: int,
                    dask_address: str | None, resume: bool, explain_top: int, top_n: int, keep_parts: bool,
-                   bucket_rows: int, progress: bool, out_of_domain: str = "keep") -> ScreenResult:
+                   bucket_rows: int, progress: bool, out_of_domain: str = "keep",
+                   plot_rows: int = 50_000) -> ScreenResult:
     """:func:`screen_file` while holding the output's lock."""
     t0 = time.perf_counter()
     in_fmt = table_format(input_path, "input_path")
     out_fmt = table_format(output_path, "output_path")
     for name, value, lo in (("chunk_size", chunk_size, 1), ("workers", workers, 1), ("top_n", top_n, 0),
-                            ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1)):
+                            ("explain_top", explain_top, 0), ("bucket_rows", bucket_rows, 1),
+                            ("plot_rows", plot_rows, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ScreenOptionError(name, value, f"must be a whole number >= {lo}")
     if dask_address is not None:
@@ -665,7 +607,7 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         raise ScreenOptionError("coverage", coverage, "must be a number between 0 and 1 (e.g. 0.8)")
     options = ScoreOptions(objective, risk, tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
-    columns = _header(input_path, in_fmt)
+    columns = read_header(input_path)
     if len(columns) > MAX_COLUMNS:
         raise SchemaError("input_path", str(input_path), f"the table has {len(columns):,} columns; at most "
                                                          f"{MAX_COLUMNS:,} are accepted")
@@ -693,13 +635,13 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     def part_path(idx: int) -> Path:
         return work / _part_name(idx)
 
+    runner: Any
     if dask_address is not None or workers > 1:
-        if model_dir is None:
-            model_dir = predictor.save(work / "model")
-    if dask_address is not None:
-        runner: Any = DaskRunner(str(dask_address), model_dir, options, coverage, part_path)
-    elif workers > 1:
-        runner = ProcessRunner(int(workers), model_dir, options, coverage, part_path)
+        shared_model = Path(model_dir) if model_dir is not None else Path(predictor.save(work / "model"))
+        if dask_address is not None:
+            runner = DaskRunner(str(dask_address), shared_model, options, coverage, part_path)
+        else:
+            runner = ProcessRunner(int(workers), shared_model, options, coverage, part_path)
     else:
         runner = SequentialRunner(predictor, options, coverage, part_path)
 
@@ -742,15 +684,16 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         runner.close()
     t_merge = time.perf_counter()
     parts = [part_path(i) for i in range(n_chunks)]
-    if n_chunks == 0:
-        _write_empty(output_path, out_fmt, columns)
-        top = pd.DataFrame()
-    else:
-        top = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
-                     top_n=int(top_n), progress=progress)
     n_rows = sum(v[0] for v in completed.values())
     n_errors = sum(v[1] for v in completed.values())
     n_passing = sum(v[2] for v in completed.values())
+    if n_chunks == 0:
+        _write_empty(output_path, out_fmt, columns)
+        top, ranked = pd.DataFrame(), pd.DataFrame(columns=list(PLOT_COLUMNS))
+    else:
+        top, ranked = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
+                             top_n=int(top_n), progress=progress, n_plottable=n_rows - n_errors,
+                             plot_rows=int(plot_rows))
     if explain_top > 0 and len(top):
         input_cols = [c for c in top.columns if c in columns or c == "id"]
         explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
@@ -767,4 +710,5 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                         rows_per_second=n_rows / elapsed if elapsed > 0 else float("nan"),
                         output_path=output_path, elapsed_seconds=elapsed, n_chunks=n_chunks,
                         resumed_chunks=resumed,
-                        timings={"predict": t_merge - t_pred, "merge": t_end - t_merge})
+                        timings={"predict": t_merge - t_pred, "merge": t_end - t_merge},
+                        ranked=ranked, n_plottable=n_rows - n_errors)
