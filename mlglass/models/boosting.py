@@ -136,7 +136,7 @@ class BoostedRegressor(RegressorMixin, _BoostedBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> "BoostedRegressor":
+    def fit(self, X: Any, y: Any, groups: Any = None) -> BoostedRegressor:
         """Fit on all rows; calibrate intervals on out-of-fold residuals."""
         self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True, dtype=np.float64)
@@ -229,7 +229,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> "BoostedClassifier":
+    def fit(self, X: Any, y: Any, groups: Any = None) -> BoostedClassifier:
         """Fit on all rows; calibrate with Platt scaling on out-of-fold scores."""
         self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)

@@ -98,7 +98,7 @@ class CensoredTmRegressor(BaseEstimator):
                 "colsample_bytree": self.colsample_bytree, "min_child_weight": self.min_child_weight,
                 "seed": self.random_state, "nthread": self.n_jobs, "tree_method": "hist", "verbosity": 0}
 
-    def fit(self, X: Any, lower_c: Any, upper_c: Any, sample_weight: Any = None) -> "CensoredTmRegressor":
+    def fit(self, X: Any, lower_c: Any, upper_c: Any, sample_weight: Any = None) -> CensoredTmRegressor:
         """Fit on interval labels ``[lower_c, upper_c]`` (degC; ``upper_c = inf`` right-censored,
         ``lower_c = -273.15`` left-censored, equal bounds exact)."""
         if not (self.sigma > 0):
@@ -151,7 +151,7 @@ class MonotoneCalibrator:
     def __init__(self, eps: float = 0.05):
         self.eps = eps
 
-    def fit(self, p: Any, y: Any) -> "MonotoneCalibrator":
+    def fit(self, p: Any, y: Any) -> MonotoneCalibrator:
         from sklearn.isotonic import IsotonicRegression
 
         p = np.asarray(p, dtype=float)
@@ -163,7 +163,7 @@ class MonotoneCalibrator:
         return self
 
     @classmethod
-    def from_thresholds(cls, x: Any, y: Any, eps: float = 0.05) -> "MonotoneCalibrator":
+    def from_thresholds(cls, x: Any, y: Any, eps: float = 0.05) -> MonotoneCalibrator:
         """Rebuild from stored thresholds; refuses a decreasing table (it would invert the ranking)."""
         cal = cls(eps)
         cal.x_ = np.asarray(x, dtype=float)

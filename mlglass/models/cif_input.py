@@ -114,7 +114,7 @@ def complete_from_cifs(frame: pd.DataFrame, base_dir: str | os.PathLike | None =
         if col == "oxidation_state":
             vals = np.array([round_oxidation_states(v) for v in vals], dtype=object)
         take = pos[cur]
-        out.iloc[take, out.columns.get_loc(col)] = vals[cur]
+        out.iloc[take, list(out.columns).index(col)] = vals[cur]
     for col in STRUCT_COLUMNS:
         given = out[col] if col in out.columns else pd.Series(np.nan, index=out.index)
         values = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float).copy()

@@ -15,8 +15,15 @@ import pandas as pd
 
 from mlglass.featurize import GlassFeaturizer
 from mlglass.models.censored import CensoredTmRegressor
-from mlglass.models.decomposition import (TD_PARAMS, TM_AFT_PARAMS, TRAIN_SPLITS, ThermalSet, featurize_thermal,
-                                          fit_td_regressors, tm_censored_labels)
+from mlglass.models.decomposition import (
+    TD_PARAMS,
+    TM_AFT_PARAMS,
+    TRAIN_SPLITS,
+    ThermalSet,
+    featurize_thermal,
+    fit_td_regressors,
+    tm_censored_labels,
+)
 
 __all__ = ["train_decomposition_heads", "fit_tm_aft", "glass_features"]
 
@@ -48,7 +55,8 @@ def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featuri
                               coverage: float = 0.8, seed: int = 0, n_jobs: int = 1,
                               params: dict[str, dict[str, Any]] | None = None
                               ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Heads ``td_cif``, ``td_row``, ``td_struct`` (when the table has graph descriptors), ``tm_aft`` and their metadata (never trained on the test split).
+    """Heads ``td_cif``, ``td_row``, ``td_struct`` (when the table has graph descriptors), ``tm_aft`` and their
+    metadata (never trained on the test split).
 
     ``params`` may override hyperparameters: ``{"td": {...}, "tm_aft": {...}}``.
     """

@@ -40,7 +40,8 @@ sits on both sides of a cross-validation fold boundary.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def chemistry_groups(X: np.ndarray, labels: Sequence[str], series: Sequence[str]
                 union(int(i), int(j))
     roots = [find(i) for i in range(n)]
     names: dict[int, str] = {}
-    for i, r in enumerate(roots):
+    for r in roots:
         names.setdefault(r, str(series[r]))
     return np.array([names[r] for r in roots], dtype=object)
 
@@ -147,7 +148,7 @@ class ApplicabilityDomain:
 
     # ----------------------------------------------------------------- fitting
     def fit(self, X: np.ndarray, labels: Sequence[str], chemistry: Sequence[tuple[frozenset, frozenset]],
-            cv_distance: np.ndarray, cv_residual: np.ndarray) -> "ApplicabilityDomain":
+            cv_distance: np.ndarray, cv_residual: np.ndarray) -> ApplicabilityDomain:
         """Fit on the training compounds and their grouped-CV held-out distances and residuals.
 
         Parameters
@@ -217,7 +218,8 @@ class ApplicabilityDomain:
         q = conformal_quantile(self.scores_, cov)
         return bins, q * (1.0 + d_eff / self.in_threshold_), d
 
-    def classify(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]]) -> tuple[np.ndarray, np.ndarray]:
+    def classify(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """(bins, distances): ``in``/``near``/``out`` per row."""
         d = self.distance(X)
         bins = np.where(d <= self.in_threshold_, "in", np.where(d <= self.near_threshold_, "near", "out"))
@@ -245,7 +247,7 @@ class ApplicabilityDomain:
                 "descriptors": list(DOMAIN_DESCRIPTORS)}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> "ApplicabilityDomain":
+    def from_dict(cls, state: dict[str, Any]) -> ApplicabilityDomain:
         self = cls(k=int(state["k"]), coverage=float(state["coverage"]))
         self.labels_ = list(state["labels"])
         self.Z_ = np.asarray(state["Z"], float).reshape(-1, len(DOMAIN_DESCRIPTORS))

@@ -23,7 +23,8 @@ Protocol
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.impute import SimpleImputer
@@ -143,7 +144,8 @@ def _chemistry(ts: TrainingSet) -> list | None:
     from mlglass.records import record_from_mapping
 
     try:
-        return [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
+        return [record_chemistry(record_from_mapping({str(k): v for k, v in row.items()}))
+                for row in ts.frame.to_dict("records")]
     except (RecordError, KeyError):
         return None
 

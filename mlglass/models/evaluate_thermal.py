@@ -81,14 +81,18 @@ def evaluate_td(thermal: pd.DataFrame, ts: Any, td_models: dict[str, Any], share
         ys, ps, hs, views = [], [], [], []
         for r, yv in zip(tt["refcode"].astype(str), tt["td_c"].astype(float)):
             if r in cif_pred:
-                ps.append(cif_pred[r]), hs.append(cif_half), views.append("cif")
+                ps.append(cif_pred[r])
+                hs.append(cif_half)
+                views.append("cif")
             elif r in g_pred:
-                ps.append(g_pred[r]), hs.append(g_half), views.append("structure")
+                ps.append(g_pred[r])
+                hs.append(g_half)
+                views.append("structure")
             else:
                 continue
             ys.append(yv)
         yy, pp, hh = np.array(ys), np.array(ps), np.array(hs)
-        comb = regression_metrics(yy, pp)
+        comb: dict[str, Any] = dict(regression_metrics(yy, pp))
         comb["coverage"] = float(np.mean(np.abs(yy - pp) <= hh)) if len(yy) else math.nan
         comb["n_predicted"] = int(len(yy))
         comb["n_structure_view"] = int(sum(v == "structure" for v in views))
@@ -98,7 +102,7 @@ def evaluate_td(thermal: pd.DataFrame, ts: Any, td_models: dict[str, Any], share
                                            "coverage": float(np.mean(np.abs(yy[sv] - pp[sv]) <= g_half))}
         out["predictor"] = comb
     rac_path = shared_dir / "rac_zeo_features.csv" if shared_dir is not None else None
-    if rac_path is not None and rac_path.is_file():
+    if shared_dir is not None and rac_path is not None and rac_path.is_file():
         from sklearn.ensemble import RandomForestRegressor
 
         rac = pd.read_csv(rac_path)
@@ -114,7 +118,7 @@ def evaluate_td(thermal: pd.DataFrame, ts: Any, td_models: dict[str, Any], share
         good = thermal[(thermal["error"] == "") & thermal["td_c"].notna()]
         test_cores = good.set_index("refcode").loc[ts.refcode[test], "core_name"]
         pred = np.array([by_core.get(c, np.nan) for c in test_cores], dtype=float)
-        m = regression_metrics(y, pred)
+        m: dict[str, Any] = dict(regression_metrics(y, pred))
         m["all_test_rows"] = regression_metrics(rac.loc[te, "td_c"].to_numpy(dtype=float), pred_all)
         out["methods"]["rf_rac_zeo"] = m
         out["methods"]["mean"]["all_test_rows"] = regression_metrics(
@@ -181,7 +185,7 @@ def evaluate_p_melt(glasses: pd.DataFrame, X_glasses: np.ndarray, ts: Any, td_mo
     p_glass = {m: np.full(len(glasses), np.nan) for m in methods}
     idx = np.flatnonzero(labelled)
     k = max(2, min(n_splits, len(np.unique(series[idx]))))
-    for tr_i, te_i in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, groups=series[idx]):
+    for _tr_i, te_i in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, groups=series[idx]):
         train_rows = np.zeros(len(glasses), bool)
         train_rows[ok] = True
         test_rows = idx[te_i]
@@ -214,12 +218,12 @@ def evaluate_thermal(glasses: pd.DataFrame, thermal: pd.DataFrame | None = None,
                      shared_dir: str | Path | None = None, coverage: float = 0.8, seed: int = 0,
                      n_splits: int = 5, n_jobs: int = 1) -> dict[str, Any]:
     """Td and p_melt figures; ``{"skipped": reason}`` when the thermal table is unavailable."""
+    import os
+
     from mlglass.featurize import GlassFeaturizer
     from mlglass.models.decomposition import featurize_thermal, fit_td_regressors
     from mlglass.models.decomposition_training import glass_features
     from mlglass.thermal import default_shared_thermal_dir
-
-    import os
 
     if thermal is None and os.environ.get("MLGLASS_THERMAL", "").lower() in ("off", "0", "false", "no"):
         return {"skipped": "MLGLASS_THERMAL=off: the thermal (Td, p_melt) part was skipped"}

@@ -208,7 +208,7 @@ def seal_bundle(folder: Path) -> Path:
         raise ModelFileError(f"{meta_path}: not valid JSON ({err})") from None
     names = ["metadata.json"]
     entries = meta.get("files") if isinstance(meta, dict) else None
-    for key, entry in (entries or {}).items() if isinstance(entries, dict) else ():
+    for entry in (entries or {}).values() if isinstance(entries, dict) else ():
         if isinstance(entry, dict) and entry.get("file") is not None:
             path = _safe_member(folder, entry["file"])
             if sha256_file(path) != entry.get("sha256"):
@@ -281,7 +281,8 @@ def read_metadata(folder: Path, *, expected_labels: list[str] | None = None) -> 
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported bundle format {meta.get('format_version') if isinstance(meta, dict) else None!r}"
+        found = meta.get("format_version") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{path}: unsupported bundle format {found!r}"
                              f" (this mlglass reads format {FORMAT_VERSION})")
     version = str(meta.get("mlglass_version", ""))
     if version.split(".")[:2] != __version__.split(".")[:2]:

@@ -37,16 +37,17 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from mlglass.candidates import CandidateBatch
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
-from mlglass.candidates import CandidateBatch
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
 from mlglass.records import CompoundRecord
@@ -154,7 +155,7 @@ def as_candidate_frame(X: Any) -> pd.DataFrame:
 class _Head:
     """One fitted booster plus its calibration (no sklearn objects: loadable from JSON)."""
 
-    def __init__(self, booster: xgb.Booster | None, *, residuals: Sequence[float] = (),
+    def __init__(self, booster: xgb.Booster | None, *, residuals: Sequence[float] | np.ndarray = (),
                  platt: Sequence[float] | None = None, constant: float | None = None):
         self.booster = booster
         self.residuals = np.asarray(residuals, dtype=float)
@@ -169,7 +170,7 @@ class _Head:
         out = self.booster.inplace_predict(X, missing=np.nan)
         out = np.asarray(out, dtype=float)
         if self.platt is not None:
-            out = _apply_platt(out, self.platt)
+            out = _apply_platt(out, (self.platt[0], self.platt[1]))
         return out
 
     def halfwidth(self, coverage: float) -> float:
@@ -203,7 +204,7 @@ class GlassPredictor:
     @classmethod
     def train(cls, data: pd.DataFrame | None = None, *, params: dict[str, dict[str, Any]] | None = None,
               coverage: float = 0.8, seed: int = 0, n_jobs: int = 1, cv_metrics: dict[str, Any] | None = None,
-              thermal: pd.DataFrame | None | bool = None) -> "GlassPredictor":
+              thermal: pd.DataFrame | None | bool = None) -> GlassPredictor:
         """Train the three models on ``data`` (default: the bundled dataset).
 
         Parameters
@@ -264,12 +265,12 @@ class GlassPredictor:
         if thermal is not False:
             from mlglass.models.decomposition_training import train_decomposition_heads
 
-            if thermal is None:
+            if thermal is None or thermal is True:
                 from mlglass.datasets import dataset_path, load_thermal
 
                 use = os.environ.get("MLGLASS_THERMAL", "").lower() not in ("off", "0", "false", "no")
                 thermal = load_thermal() if use and dataset_path("thermal.csv").exists() else None
-            if thermal is not None:
+            if isinstance(thermal, pd.DataFrame):
                 extra_heads, extra_info = train_decomposition_heads(
                     data, thermal, featurizer, coverage=coverage, seed=seed, n_jobs=n_jobs,
                     params={k: params[k] for k in ("td", "tm_aft") if k in params})
@@ -295,7 +296,7 @@ class GlassPredictor:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "GlassPredictor":
+    def load(cls, folder: str | os.PathLike) -> GlassPredictor:
         """Load a bundle written by :meth:`save` (checks hashes, version and feature list; never unpickles).
 
         Raises
@@ -335,7 +336,7 @@ class GlassPredictor:
         return cls(heads, metadata=meta, featurizer=featurizer)
 
     @classmethod
-    def default(cls) -> "GlassPredictor":
+    def default(cls) -> GlassPredictor:
         """The models bundled in ``models/`` (trained on the curated dataset)."""
         folder = default_model_dir()
         if not (folder / "metadata.json").exists():
@@ -361,7 +362,7 @@ class GlassPredictor:
         return cache[name]
 
     def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
-                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | None = None
+                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None
                        ) -> dict[str, np.ndarray]:
         """Predictions for a descriptor matrix (rows of NaN give NaN).
 
@@ -558,7 +559,7 @@ class GlassPredictor:
         dec = self.metadata.get("decomposition", {})
         sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
         margin_u = np.full(len(table), np.nan)
-        if len(table):
+        if len(table) and aft.booster is not None:
             margin_u = np.asarray(aft.booster.inplace_predict(table32, missing=np.nan, predict_type="margin"),
                                   dtype=float)
             margin_u[empty_u] = np.nan
@@ -627,7 +628,7 @@ def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, cove
         chem = [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
         dist, res = grouped_cv_calibration(
             ts.X, ts.y, ts.groups, labels, seed=seed,
-            make_model=lambda: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
-                                                   "calibration_folds": 0}))
+            make_model=lambda name=name: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
+                                                             "calibration_folds": 0}))
         out[name] = ApplicabilityDomain(coverage=coverage).fit(ts.X, labels, chem, dist, res).to_dict()
     return out
