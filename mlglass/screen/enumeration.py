@@ -184,7 +184,19 @@ def enumerate_candidates(spec: Mapping[str, Any] | str | os.PathLike, output_pat
             writer.write_table(table)
             written += stop - start
             bar.advance(stop - start)
+            _test_terminate_hook(start // chunk_size + 1)
         writer.close()
     return written
 
 
+#: Environment variable of the interruption-test hook: ``chunk:K`` makes ``enumerate`` send itself
+#: ``SIGTERM`` right after its K-th chunk reached the temporary output (an event, not a time).
+TERM_AT_ENV = "MLGLASS_ENUMERATE_TERM_AT"
+
+
+def _test_terminate_hook(chunks_written: int) -> None:
+    spec = os.environ.get(TERM_AT_ENV, "")
+    if spec.startswith("chunk:") and spec[6:].isdigit() and chunks_written == int(spec[6:]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
