@@ -75,26 +75,25 @@ def struct_feature_labels() -> list[str]:
     return list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS)
 
 
-def graph_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """The ``sg_*`` columns of ``frame`` as floats (NaN where absent or not numeric)."""
+def _numeric_matrix(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``columns`` of ``frame`` as floats (NaN where absent or not numeric)."""
     from mlglass.models.predictor import numeric_column
 
-    out = np.full((len(frame), len(GRAPH_COLUMNS)), np.nan)
-    for j, col in enumerate(GRAPH_COLUMNS):
+    out = np.full((len(frame), len(columns)), np.nan)
+    for j, col in enumerate(columns):
         if col in frame.columns:
             out[:, j] = numeric_column(frame[col].reset_index(drop=True))
     return out
+
+
+def graph_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The ``sg_*`` columns of ``frame`` as floats (NaN where absent or not numeric)."""
+    return _numeric_matrix(frame, GRAPH_COLUMNS)
 
 
 def struct_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The ``struct_*`` columns of ``frame`` as floats (NaN where absent or not numeric)."""
-    from mlglass.models.predictor import numeric_column
-
-    out = np.full((len(frame), len(STRUCT_COLUMNS)), np.nan)
-    for j, col in enumerate(STRUCT_COLUMNS):
-        if col in frame.columns:
-            out[:, j] = numeric_column(frame[col].reset_index(drop=True))
-    return out
+    return _numeric_matrix(frame, STRUCT_COLUMNS)
 
 
 @dataclass
