@@ -418,7 +418,7 @@ class GlassPredictor:
         return _DECOMPOSITION_HEADS <= set(self.heads)
 
     def predict(self, X: pd.DataFrame | Iterable[str] | Iterable[CompoundRecord], *, coverage: float | None = None,
-                explain: bool = False, top: int = 3) -> pd.DataFrame:
+                explain: bool = False, top: int = 3, descriptors: dict[str, Any] | None = None) -> pd.DataFrame:
         """Predict for a candidate table, a list of formulas or a list of records.
 
         Returns the input columns plus ``tm_c``, ``tm_lo_c``, ``tm_hi_c``, ``tg_c``, ``tg_lo_c``,
@@ -438,6 +438,11 @@ class GlassPredictor:
         ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors with the
         largest SHAP contributions (degC for Tm and Td; ln(Tm/K) of the censored Tm model, or
         log-odds of the old classifier, for p_melt).
+
+        A ``descriptors`` dict receives the pass's descriptor matrix: ``descriptors["features"]``
+        (one row per distinct composition, NaN rows for bad ones) and ``descriptors["row"]`` (its
+        row for each input row), so that rows can be explained later without a second parse
+        (:meth:`explain_features`).
         """
         from mlglass.models.cif_input import complete_from_cifs, has_cif_paths
 
@@ -495,6 +500,8 @@ class GlassPredictor:
                 out["td_top_features"] = self._explain_td(table, index, frame, top)
             else:
                 out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
+        if descriptors is not None:  # the caller keeps the descriptors of this pass (see explain_features)
+            descriptors.update(features=table, row=index[cand.inverse])
         written = [c for c in out.columns if c not in frame.columns or c in OUTPUT_COLUMNS + DOMAIN_COLUMNS]
         result = cand.broadcast(out, full, written)
         if cif_errors is not None and any(cif_errors):
@@ -590,6 +597,41 @@ class GlassPredictor:
                 order = np.argsort(-np.abs(contrib[k]))[:top]
                 texts[i] = "; ".join(f"{GRAPH_COLUMNS[j]} {contrib[k, j]:+.3g} degC" for j in order)
         return texts
+
+    def explain_features(self, features: np.ndarray, structure: pd.DataFrame | None = None, *,
+                         top: int = 3) -> pd.DataFrame:
+        """Explanations of rows from their descriptors, as :meth:`predict` with ``explain=True`` gives them.
+
+        Parameters
+        ----------
+        features : ndarray, shape (n, n_features)
+            Descriptor rows (:attr:`feature_labels` order), e.g. kept from a :meth:`predict`
+            pass through its ``descriptors`` argument; a row of NaN gets empty texts.
+        structure : pandas.DataFrame, optional
+            ``n`` rows with the structure descriptors (``struct_*`` and ``sg_*`` columns, any others
+            ignored) the rows were predicted with; absent means none (the table-row Td view).
+        top : int, default=3
+            Descriptors listed per row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``tm_top_features`` (degC), ``p_melt_top_features`` (ln(Tm/K) of the censored Tm model,
+            or log-odds of the old classifier) and, with the decomposition models,
+            ``td_top_features`` (degC): the ``top`` descriptors with the largest SHAP contributions.
+        """
+        table = np.asarray(features, dtype=float).reshape(-1, len(self.feature_labels))
+        n = len(table)
+        frame = pd.DataFrame(index=range(n)) if structure is None else structure.reset_index(drop=True)
+        if len(frame) != n:
+            raise ValueError(f"structure has {len(frame)} rows, features {n}")
+        out = {"tm_top_features": self._explain(table, "tm", top, "degC")}
+        if self.has_decomposition:
+            out["p_melt_top_features"] = self._explain(table, "tm_aft", top, "ln(Tm/K)")
+            out["td_top_features"] = self._explain_td(table, np.arange(n), frame, top)
+        else:
+            out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")
+        return pd.DataFrame(out)
 
     def _explain(self, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
         contrib = self.heads[head].contributions(table.astype(np.float32))[:, :-1]

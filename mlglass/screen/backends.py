@@ -36,6 +36,7 @@ import numpy as np
 from mlglass.io import atomic_write_bytes
 from mlglass.screen.chunks import process_chunk, write_part
 from mlglass.screen.scoring import ScoreOptions
+from mlglass.screen.top_rows import ATTR as TOP_ATTR
 
 __all__ = ["model_fingerprint", "model_bundle", "SequentialRunner", "ProcessRunner", "DaskRunner"]
 
@@ -91,8 +92,8 @@ def _init_pool_worker(model_dir: str) -> None:
 
 
 def _pool_task(frame: Any, start_row: int, options: dict, coverage: float | None,
-               part_path: str) -> tuple[int, int, int]:
-    scored = process_chunk(frame, start_row, _WORKER_PREDICTOR, ScoreOptions(**options), coverage)
+               part_path: str, explain_rows: int = 0) -> tuple[int, int, int]:
+    scored = process_chunk(frame, start_row, _WORKER_PREDICTOR, ScoreOptions(**options), coverage, explain_rows)
     return write_part(scored, part_path)
 
 
@@ -109,8 +110,10 @@ def _dask_predictor(bundle: dict[str, Any]) -> Any:
 
 
 def _dask_task(bundle: dict[str, Any], frame: Any, start_row: int, options: dict,
-               coverage: float | None) -> Any:
-    return process_chunk(frame, start_row, _dask_predictor(bundle), ScoreOptions(**options), coverage)
+               coverage: float | None, explain_rows: int = 0) -> Any:
+    scored = process_chunk(frame, start_row, _dask_predictor(bundle), ScoreOptions(**options), coverage,
+                           explain_rows)
+    return scored, scored.attrs.get(TOP_ATTR)  # attrs are not guaranteed to travel with a frame
 
 
 # ---------------------------------------------------------------- client side
@@ -123,13 +126,14 @@ class SequentialRunner:
     capacity = 1
 
     def __init__(self, predictor: Any, options: ScoreOptions, coverage: float | None,
-                 part_path: Callable[[int], Path]):
+                 part_path: Callable[[int], Path], explain_rows: int = 0):
         self.predictor, self.options, self.coverage, self.part_path = predictor, options, coverage, part_path
+        self.explain_rows = explain_rows
         self._done: list[Done] = []
         self.pending = 0
 
     def submit(self, idx: int, start_row: int, frame: Any) -> None:
-        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage)
+        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage, self.explain_rows)
         self._done.append((idx, write_part(scored, self.part_path(idx))))
 
     def collect(self, block: bool) -> list[Done]:
@@ -144,11 +148,12 @@ class ProcessRunner:
     """Run chunks in ``workers`` local processes (spawned; model loaded from ``model_dir``)."""
 
     def __init__(self, workers: int, model_dir: Path, options: ScoreOptions, coverage: float | None,
-                 part_path: Callable[[int], Path]):
+                 part_path: Callable[[int], Path], explain_rows: int = 0):
         import multiprocessing
 
         self.capacity = 2 * workers
         self.options, self.coverage, self.part_path = options.to_dict(), coverage, part_path
+        self.explain_rows = explain_rows
         self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_pool_worker, initargs=(str(model_dir),))
         self._futures: dict[Future, int] = {}
@@ -158,7 +163,8 @@ class ProcessRunner:
         return len(self._futures)
 
     def submit(self, idx: int, start_row: int, frame: Any) -> None:
-        fut = self._ex.submit(_pool_task, frame, start_row, self.options, self.coverage, str(self.part_path(idx)))
+        fut = self._ex.submit(_pool_task, frame, start_row, self.options, self.coverage, str(self.part_path(idx)),
+                              self.explain_rows)
         self._futures[fut] = idx
 
     def collect(self, block: bool) -> list[Done]:
@@ -183,9 +189,10 @@ class DaskRunner:
     """Run chunks on a dask.distributed cluster (``"local"`` or a scheduler address)."""
 
     def __init__(self, address: str, model_dir: Path, options: ScoreOptions, coverage: float | None,
-                 part_path: Callable[[int], Path]):
+                 part_path: Callable[[int], Path], explain_rows: int = 0):
         from distributed import Client, LocalCluster
 
+        self.explain_rows = explain_rows
         self._cluster = None
         if address == "local":
             self._cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -216,7 +223,7 @@ class DaskRunner:
 
     def submit(self, idx: int, start_row: int, frame: Any) -> None:
         fut = self._client.submit(_dask_task, self._bundle, frame, start_row, self.options, self.coverage,
-                                  pure=False)
+                                  self.explain_rows, pure=False)
         self._futures[fut] = idx
 
     def collect(self, block: bool) -> list[Done]:
@@ -230,7 +237,9 @@ class DaskRunner:
         out = []
         for fut in sorted(done, key=lambda f: self._futures[f]):
             idx = self._futures.pop(fut)
-            scored = fut.result()
+            scored, kept = fut.result()
+            if kept is not None:
+                scored.attrs[TOP_ATTR] = kept
             out.append((idx, write_part(scored, self.part_path(idx))))
         return out
 

@@ -44,7 +44,7 @@ def mask_error_rows(pred: pd.DataFrame) -> pd.DataFrame:
 
 
 def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
-                   coverage: float | None = None) -> pd.DataFrame:
+                   coverage: float | None = None, explain_rows: int = 0) -> pd.DataFrame:
     """Predict and score one chunk of input rows.
 
     Parameters
@@ -58,26 +58,36 @@ def _process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options:
     options : ScoreOptions
     coverage : float, optional
         Interval coverage passed to the predictor.
+    explain_rows : int, default=0
+        Keep the descriptors of the chunk's best ``explain_rows`` rows from this pass
+        (:func:`mlglass.screen.top_rows.keep_top_descriptors`), to explain the screen's top rows.
     """
     frame = frame.drop(columns=[c for c in ("rank",) if c in frame.columns])
     rows = np.arange(start_row + 1, start_row + len(frame) + 1, dtype=np.int64)
     if "id" not in frame.columns:
         frame.insert(0, "id", [f"row{r}" for r in rows])
     frame["input_row"] = rows
-    pred = predictor.predict(frame, coverage=coverage)  # each distinct composition predicted once
+    descriptors: dict[str, Any] = {}
+    pred = predictor.predict(frame, coverage=coverage,  # each distinct composition predicted once
+                             descriptors=descriptors if explain_rows > 0 else None)
     if "cif_error" in pred.columns:  # a structure that could not be read: its cause, not "metal is required"
         cif_err = pred["cif_error"].fillna("").astype(str)
         pred["error"] = cif_err.where(cif_err != "", pred["error"].astype(str))
     mask_error_rows(pred)
-    return score_predictions(pred, options=options)
+    scored = score_predictions(pred, options=options)
+    if explain_rows > 0:
+        from mlglass.screen.top_rows import keep_top_descriptors
+
+        keep_top_descriptors(scored, descriptors, explain_rows)
+    return scored
 
 
 def process_chunk(frame: pd.DataFrame, start_row: int, predictor: Any, options: ScoreOptions,
-                  coverage: float | None = None) -> pd.DataFrame:
+                  coverage: float | None = None, explain_rows: int = 0) -> pd.DataFrame:
     """Public wrapper of the chunk function (looked up at call time, so it can be monkeypatched)."""
     import mlglass.screen.chunks as mod
 
-    return mod._process_chunk(frame, start_row, predictor, options, coverage)
+    return mod._process_chunk(frame, start_row, predictor, options, coverage, explain_rows)
 
 
 def _arrow_type(col: str, series: pd.Series) -> pa.DataType:
@@ -126,11 +136,19 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
 def write_part(scored: pd.DataFrame, path: str | os.PathLike) -> tuple[int, int, int]:
     """Write a scored chunk to a Parquet part file atomically.
 
+    Descriptors the chunk kept for explaining its best rows (:mod:`mlglass.screen.top_rows`)
+    go into the file's Parquet metadata.
+
     Returns
     -------
     (rows, errors, passing) : tuple of int
     """
+    from mlglass.screen.top_rows import part_metadata
+
     table = frame_to_table(scored)
+    kept = part_metadata(scored)
+    if kept is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **kept})
     with atomic_write(Path(path), "wb") as fh:
         pq.write_table(table, fh, row_group_size=PART_ROW_GROUP, compression="lz4")
     n_err = int((scored["error"].astype(str).str.len() > 0).sum()) if "error" in scored.columns else 0

@@ -63,6 +63,7 @@ from mlglass.io import (
     table_format,
 )
 from mlglass.schema import PLOT_COLUMNS
+from mlglass.screen.ranking import sort_keys, with_rank
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
@@ -245,8 +246,16 @@ def _valid_entry(key: Any, value: Any) -> bool:
             and isinstance(value[3], str) and len(value[3]) == 64)
 
 
-def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) -> dict[int, list]:
-    """Completed chunks of a checkpoint whose part files are intact (the others are recomputed)."""
+def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path,
+                     explain_rows: int = 0) -> dict[int, list]:
+    """Completed chunks of a checkpoint whose part files are intact (the others are recomputed).
+
+    With ``explain_rows > 0`` a part must also hold the descriptors of its best ``explain_rows``
+    rows (:mod:`mlglass.screen.top_rows`; a run with ``explain_top=0`` or a smaller ``top_n`` kept
+    fewer), else its chunk is recomputed.
+    """
+    from mlglass.screen.top_rows import stored_k
+
     ck_path = work / CHECKPOINT_NAME
     try:
         ck = json.loads(ck_path.read_text(encoding="utf-8"))
@@ -283,7 +292,8 @@ def _load_checkpoint(work: Path, signature: dict[str, Any], input_path: Path) ->
     for k, v in entries.items():
         part = work / _part_name(int(k))
         # trust a part only if its bytes are the ones recorded when the chunk finished
-        if part.is_file() and not part.is_symlink() and _sha256(part) == v[3]:
+        if part.is_file() and not part.is_symlink() and _sha256(part) == v[3] \
+                and (explain_rows == 0 or stored_k(part) >= explain_rows):
             completed[int(k)] = list(v)
     return completed
 
@@ -296,38 +306,6 @@ def _save_checkpoint(work: Path, signature: dict[str, Any], completed: dict[int,
 
 
 # ------------------------------------------------------------------ merge
-def _sort_keys(parts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Global rank of every row (concatenated part order) and the row counts of the parts.
-
-    Rows passing the constraints rank first, then the other rows without an error, then error rows.
-    """
-    groups, scores, ids, counts = [], [], [], []
-    for path in parts:
-        t = pq.read_table(path, columns=["id", "score", "passes_constraints", "error"])
-        err = pc.greater(pc.utf8_length(pc.fill_null(t["error"], "")), 0).to_numpy(zero_copy_only=False)
-        passes = pc.fill_null(t["passes_constraints"], False).to_numpy(zero_copy_only=False)
-        groups.append(np.where(err, 2, np.where(passes, 0, 1)).astype(np.int8))
-        s = pc.fill_null(t["score"], -math.inf).to_numpy(zero_copy_only=False).astype(float)
-        scores.append(np.where(np.isfinite(s), s, -math.inf))
-        ids.extend(pc.fill_null(t["id"], "").chunks)
-        counts.append(t.num_rows)
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    keys = pa.table({"g": np.concatenate(groups), "s": np.concatenate(scores),
-                     "id": pa.chunked_array(ids, type=pa.string())})
-    del groups, scores, ids
-    perm = pc.sort_indices(keys, sort_keys=[("g", "ascending"), ("s", "descending"), ("id", "ascending")])
-    del keys
-    perm = perm.to_numpy().astype(np.int64, copy=False)
-    rank_of = np.empty(len(perm), dtype=np.int64)
-    rank_of[perm] = np.arange(len(perm), dtype=np.int64)
-    return rank_of, np.asarray(counts, dtype=np.int64)
-
-
-def _with_rank(table: pa.Table, ranks: np.ndarray) -> pa.Table:
-    if "rank" in table.column_names:
-        table = table.drop(["rank"])
-    return table.add_column(0, pa.field("rank", pa.int64()), pa.array(ranks + 1, type=pa.int64()))
 
 
 def _plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
@@ -359,7 +337,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
     ranked : pandas.DataFrame
         The plot columns of the rows :func:`_plot_selection` keeps, in rank order.
     """
-    rank_of, counts = _sort_keys(parts)
+    rank_of, counts = sort_keys(parts)
     n = int(counts.sum()) if len(counts) else 0
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     top: list[pd.DataFrame] = []
@@ -392,7 +370,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
         if n_buckets == 1:
             table = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in parts])
             order = np.argsort(rank_of, kind="stable")
-            table = _with_rank(table.take(pa.array(order)), rank_of[order])
+            table = with_rank(table.take(pa.array(order)), rank_of[order])
             keep_top(table)
             keep_plotted(table)
             for start in range(0, n, write_rows):
@@ -416,7 +394,7 @@ def _merge(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bu
                         lo, hi = bounds[b], bounds[b + 1]
                         if hi > lo:
                             idx = order[lo:hi]
-                            bwriters[b].write_table(_with_rank(t.take(pa.array(idx)), ranks[idx]))
+                            bwriters[b].write_table(with_rank(t.take(pa.array(idx)), ranks[idx]))
                 for w in bwriters:
                     w.close()
             for bp in bucket_paths:
@@ -451,7 +429,7 @@ def _write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
     schema = pa.schema([pa.field("rank", pa.int64())] + list(table.schema))
     with contextlib.ExitStack() as stack:
         w = _OutputWriter(output_path, out_fmt, schema, stack)
-        w.write(_with_rank(table, np.zeros(0, dtype=np.int64)))
+        w.write(with_rank(table, np.zeros(0, dtype=np.int64)))
         w.close()
 
 
@@ -623,8 +601,9 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
                  "options": options.to_dict(), "coverage": coverage, "chunk_size": int(chunk_size),
                  "model": model_fingerprint(predictor)}
     work = work_dir_for(output_path)
+    explain_rows = int(top_n) if explain_top > 0 else 0  # rows per chunk whose descriptors are kept
     if resume and (work / CHECKPOINT_NAME).exists():
-        completed = _load_checkpoint(work, signature, input_path)
+        completed = _load_checkpoint(work, signature, input_path, explain_rows)
     else:
         _clear_work_dir(work)
         completed = {}
@@ -639,11 +618,11 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     if dask_address is not None or workers > 1:
         shared_model = Path(model_dir) if model_dir is not None else Path(predictor.save(work / "model"))
         if dask_address is not None:
-            runner = DaskRunner(str(dask_address), shared_model, options, coverage, part_path)
+            runner = DaskRunner(str(dask_address), shared_model, options, coverage, part_path, explain_rows)
         else:
-            runner = ProcessRunner(int(workers), shared_model, options, coverage, part_path)
+            runner = ProcessRunner(int(workers), shared_model, options, coverage, part_path, explain_rows)
     else:
-        runner = SequentialRunner(predictor, options, coverage, part_path)
+        runner = SequentialRunner(predictor, options, coverage, part_path, explain_rows)
 
     t_pred = time.perf_counter()
     n_chunks = 0
@@ -694,14 +673,10 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         top, ranked = _merge(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
                              top_n=int(top_n), progress=progress, n_plottable=n_rows - n_errors,
                              plot_rows=int(plot_rows))
-    if explain_top > 0 and len(top):
-        input_cols = [c for c in top.columns if c in columns or c == "id"]
-        explained = predictor.predict(top[input_cols], coverage=coverage, explain=True, top=int(explain_top))
-        top["tm_top_features"] = explained["tm_top_features"].to_numpy()
-        top["p_melt_top_features"] = explained["p_melt_top_features"].to_numpy()
-        for col in ("td_top_features", "tm_censored_c"):
-            if col in explained.columns:
-                top[col] = explained[col].to_numpy()
+    if explain_top > 0 and len(top):  # from the descriptors the chunks kept: no second parse
+        from mlglass.screen.top_rows import explain_top_rows
+
+        top = explain_top_rows(predictor, top, parts, int(explain_top))
     if not keep_parts:
         _clear_work_dir(work)
     t_end = time.perf_counter()
