@@ -1,7 +1,7 @@
 """Issue 7/12: a screen killed with SIGKILL leaves no half-written output, and --resume loses no row.
 
 The kill happens at a deterministic point (the ``MLGLASS_SCREEN_KILL_AT`` hook of
-:mod:`mlglass.screen.stream`: the process SIGKILLs itself after the K-th checkpointed
+:mod:`mlglass.screen.checkpoint`: the process SIGKILLs itself after the K-th checkpointed
 chunk, or in the middle of writing the merged output), so the test does not depend
 on machine speed.
 """

@@ -375,13 +375,13 @@ def suggest_file(input_path: str | os.PathLike, predictor: Any = None, *, batch:
     """
     from mlglass._progress import row_progress
     from mlglass.io import read_table
-    from mlglass.screen.stream import _resolve_predictor
+    from mlglass.screen.stream import resolve_predictor
 
     if similarity not in ("composition", "descriptors"):
         raise ScreenOptionError("similarity", similarity, "must be 'composition' or 'descriptors'")
     options = ScoreOptions(objective, "expected", tm_max=tm_max, tg_min=tg_min, p_melt_min=p_melt_min,
                            allow_elements=allow_elements, deny_elements=deny_elements, out_of_domain=out_of_domain)
-    predictor, _ = _resolve_predictor(predictor)
+    predictor, _ = resolve_predictor(predictor)
     frame = read_table(input_path)
     with row_progress(progress, "predicting", total=len(frame)) as bar:
         pred = mask_error_rows(predictor.predict(frame, coverage=coverage))

@@ -1,0 +1,190 @@
+"""The merge of a screen: rank every row of the part files and write the output in rank order.
+
+With bounded memory: only the sort keys of all rows (group, score, id,
+:mod:`mlglass.screen.ranking`) are read back into one Arrow table and sorted
+(stable, so ties keep input order), giving every row its global rank. Inputs of
+up to ``bucket_rows`` rows are then gathered in memory; larger ones are
+distributed part by part into rank-range bucket files of ``bucket_rows`` rows,
+and each bucket is read, sorted and appended to the output in turn. Peak memory
+is about the key table (~50 bytes per row plus the ids) plus one bucket, well
+under 2 GB for 10 M rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mlglass._progress import row_progress
+from mlglass.io import TEXT_DECIMALS, atomic_write, escape_arrow_table, escape_header
+from mlglass.schema import PLOT_COLUMNS
+from mlglass.screen.checkpoint import maybe_kill
+from mlglass.screen.ranking import sort_keys, with_rank
+
+__all__ = ["OutputWriter", "plot_selection", "merge_parts", "write_empty"]
+
+
+class OutputWriter:
+    """Streams Arrow tables to the final CSV/Parquet file through one atomic write."""
+
+    def __init__(self, path: Path, fmt: str, schema: pa.Schema, stack: contextlib.ExitStack):
+        self.fmt = fmt
+        self.fh = stack.enter_context(atomic_write(path, "wb"))
+        if fmt == "parquet":
+            self.writer = pq.ParquetWriter(self.fh, schema, compression="zstd")
+        else:
+            import pyarrow.csv as pacsv
+
+            opts = pacsv.WriteOptions(include_header=True, delimiter="\t" if fmt == "tsv" else ",")
+            fields = [f.with_type(pa.float64()) if f.name in TEXT_DECIMALS and pa.types.is_floating(f.type) else f
+                      for f in schema]
+            self.schema = pa.schema([f.with_name(n) for f, n in zip(fields, escape_header(schema.names))])
+            self.writer = pacsv.CSVWriter(self.fh, self.schema, write_options=opts)
+
+    def write(self, table: pa.Table) -> None:
+        if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
+            table = escape_arrow_table(table)
+            for name, nd in TEXT_DECIMALS.items():
+                i = table.schema.get_field_index(name)
+                if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
+                    col = pc.round(pc.cast(table.column(i), pa.float64()), nd)
+                    table = table.set_column(i, pa.field(name, pa.float64()), col)
+            table = table.rename_columns(self.schema.names)
+        self.writer.write_table(table)
+        self.fh.flush()
+        maybe_kill("merge")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
+    """Which ranks (0-based) :attr:`ScreenResult.ranked` keeps: all of ``n`` rows if at most ``plot_rows``,
+    else the first ``top_n`` plus a seeded uniform sample of the ``n_plottable`` rows without an error
+    (which rank before the error rows), ``plot_rows`` in all."""
+    keep = np.zeros(n, dtype=bool)
+    if n <= plot_rows:
+        keep[:] = True
+        return keep
+    head = min(top_n, plot_rows, n_plottable)
+    keep[:head] = True
+    rest = n_plottable - head
+    k = min(rest, plot_rows - head)
+    if k > 0:
+        keep[head + np.random.default_rng(seed).choice(rest, size=k, replace=False)] = True
+    return keep
+
+
+def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
+           write_rows: int, top_n: int, progress: bool, n_plottable: int,
+           plot_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rank all rows of the part files and write the output in rank order.
+
+    Returns
+    -------
+    top : pandas.DataFrame
+        The best ``top_n`` rows without an error (all columns).
+    ranked : pandas.DataFrame
+        The plot columns of the rows :func:`plot_selection` keeps, in rank order.
+    """
+    rank_of, counts = sort_keys(parts)
+    n = int(counts.sum()) if len(counts) else 0
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    top: list[pd.DataFrame] = []
+    need = [top_n]
+    plotted = plot_selection(n, n_plottable, top_n, plot_rows)
+    ranked: list[pd.DataFrame] = []
+
+    def keep_plotted(t: pa.Table) -> None:
+        mask = plotted[t.column("rank").to_numpy() - 1]
+        if mask.any():
+            cols = [c for c in (*PLOT_COLUMNS, "domain") if c in t.column_names]
+            ranked.append(t.select(cols).filter(pa.array(mask)).to_pandas())
+
+    def keep_top(t: pa.Table) -> None:
+        if need[0] <= 0:
+            return
+        df = t.slice(0, min(t.num_rows, need[0] + 1024)).to_pandas()
+        df = df[df["error"].astype(str).str.len() == 0].head(need[0])
+        need[0] -= len(df)
+        top.append(df)
+
+    with row_progress(progress, "ranking", total=n) as bar, contextlib.ExitStack() as stack:
+        schema = pq.read_schema(parts[0]) if parts else None
+        if schema is None:
+            raise AssertionError("no parts to merge")  # pragma: no cover - caller handles empty input
+        schema = schema.remove_metadata()
+        out_schema = pa.schema([pa.field("rank", pa.int64())] + [f for f in schema if f.name != "rank"])
+        writer = OutputWriter(output_path, out_fmt, out_schema, stack)
+        n_buckets = max(1, math.ceil(n / bucket_rows))
+        if n_buckets == 1:
+            table = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in parts])
+            order = np.argsort(rank_of, kind="stable")
+            table = with_rank(table.take(pa.array(order)), rank_of[order])
+            keep_top(table)
+            keep_plotted(table)
+            for start in range(0, n, write_rows):
+                piece = table.slice(start, write_rows)
+                writer.write(piece)
+                bar.advance(piece.num_rows)
+        else:
+            bucket_paths = [work / f"bucket-{b:04d}.parquet" for b in range(n_buckets)]
+            with contextlib.ExitStack() as bstack:
+                bwriters = []
+                for bp in bucket_paths:
+                    fh = bstack.enter_context(atomic_write(bp, "wb"))
+                    bwriters.append(pq.ParquetWriter(fh, out_schema, compression="lz4"))
+                for j, path in enumerate(parts):
+                    t = pq.read_table(path).replace_schema_metadata(None)
+                    ranks = rank_of[offsets[j]:offsets[j + 1]]
+                    bucket = ranks // bucket_rows
+                    order = np.argsort(bucket, kind="stable")
+                    bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+                    for b in range(n_buckets):
+                        lo, hi = bounds[b], bounds[b + 1]
+                        if hi > lo:
+                            idx = order[lo:hi]
+                            bwriters[b].write_table(with_rank(t.take(pa.array(idx)), ranks[idx]))
+                for w in bwriters:
+                    w.close()
+            for bp in bucket_paths:
+                t = pq.read_table(bp)
+                r = t.column("rank").to_numpy()
+                t = t.take(pa.array(np.argsort(r, kind="stable")))
+                keep_top(t)
+                keep_plotted(t)
+                for start in range(0, t.num_rows, write_rows):
+                    piece = t.slice(start, write_rows)
+                    writer.write(piece)
+                    bar.advance(piece.num_rows)
+                del t
+                bp.unlink()
+        writer.close()
+    return (pd.concat(top, ignore_index=True) if top else pd.DataFrame(),
+            pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame(columns=list(PLOT_COLUMNS)))
+
+
+def write_empty(output_path: Path, out_fmt: str, columns: list[str]) -> None:
+    from mlglass.schema import SCREEN_COLUMNS
+    from mlglass.screen.chunks import frame_to_table
+
+    cols = ["id"] if "id" not in columns else []
+    cols += [c for c in columns if c != "rank"] + list(SCREEN_COLUMNS)
+    seen: list[str] = []
+    for c in cols:
+        if c not in seen:
+            seen.append(c)
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in seen})
+    table = frame_to_table(frame)
+    schema = pa.schema([pa.field("rank", pa.int64())] + list(table.schema))
+    with contextlib.ExitStack() as stack:
+        w = OutputWriter(output_path, out_fmt, schema, stack)
+        w.write(with_rank(table, np.zeros(0, dtype=np.int64)))
+        w.close()
