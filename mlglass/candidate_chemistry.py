@@ -8,6 +8,7 @@ the metal cell, the given states and the charge-balance result.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from mlglass.candidate_columns import ParsedColumns, pair_codes
 from mlglass.errors import RecordError
 
-__all__ = ["chemistry_classes", "oxidation_states"]
+__all__ = ["chemistry_classes", "oxidation_states", "settle_oxidation_states", "SettledStates"]
 
 
 def oxidation_states(metals: tuple[tuple[str, float], ...], gm: dict[str, float], all_given: bool, cand: float,
@@ -54,3 +55,93 @@ def chemistry_classes(p: ParsedColumns, lig_entries: list[Any], n_u: int) -> np.
         metals = frozenset(sym for sym, _ in p.metals[p.m[u]])
         values[j] = (metals, frozenset(str(kind_names[k]) for k in range(len(kind_names)) if masks[u] >> k & 1))
     return values[codes] if len(first) else np.empty(n_u, dtype=object)
+
+
+@dataclass
+class SettledStates:
+    """Oxidation states of the composition classes (:func:`settle_oxidation_states`).
+
+    Attributes
+    ----------
+    codes : ndarray of int64, shape (n_compositions,)
+        Class of each composition.
+    slots, fracs : ndarray, shape (n_classes, max metals)
+        Per class and metal: index into ``ions`` (-1 for none) and the metal's fraction.
+    ions : list
+        Distinct ion descriptors (:func:`mlglass.featurize.batch.ion_descriptors`).
+    errors : list of RecordError or None
+        Per class: why no oxidation state could be settled.
+    used, method : ndarray of object, shape (n_classes,)
+        ``"Zn:2;Co:2"`` and ``given``/``charge_balance``/``default`` (blank for bad classes).
+    """
+
+    codes: np.ndarray
+    slots: np.ndarray
+    fracs: np.ndarray
+    ions: list[Any]
+    errors: list[RecordError | None]
+    used: np.ndarray
+    method: np.ndarray
+
+
+def settle_oxidation_states(p: ParsedColumns, q: np.ndarray, bad: np.ndarray) -> SettledStates:
+    """Oxidation states of each composition, settled once per class of compositions.
+
+    A class shares the metal cell, the given states and the charge-balance candidate
+    (from ``q``, the summed species charge per composition; NaN when a species is unknown).
+    Compositions marked ``bad`` get no states.
+    """
+    from mlglass.chem.elements import default_oxidation_state
+    from mlglass.featurize.batch import ion_descriptors
+
+    n_u = len(bad)
+    n_given = max(1, len(p.given))
+    known = np.zeros(n_given)
+    rest = np.zeros(n_given)
+    all_given = np.zeros(n_given, dtype=bool)
+    g_first = np.full(n_given, n_u, dtype=np.int64)
+    np.minimum.at(g_first, p.g, np.arange(n_u, dtype=np.int64))
+    for gi in np.flatnonzero(g_first < n_u):
+        mi = p.m[g_first[gi]]
+        gm = dict(p.given[gi])
+        metals = p.metals[mi]
+        all_given[gi] = bool(metals) and all(sym in gm for sym, _ in metals)
+        known[gi] = sum(f * gm[sym] for sym, f in metals if sym in gm)
+        rest[gi] = sum(f for sym, f in metals if sym not in gm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        need = (-q - known[p.g]) / rest[p.g]
+        integral = np.isfinite(need) & (np.abs(need - np.round(need)) < 1e-3)
+    cand = np.where(integral, np.round(need), np.nan)
+    cand_key = np.where(integral, cand, -1e9)
+    ox_codes, ox_first = pair_codes(p.g, pd.factorize(cand_key)[0].astype(np.int64))
+    ion_list: list[Any] = []
+    ion_pos: dict[int, int] = {}
+    km = max([len(x) for x in p.metals] + [1])
+    ox_slots = np.full((len(ox_first), km), -1, dtype=np.int64)
+    ox_frac = np.zeros((len(ox_first), km))
+    ox_err: list[RecordError | None] = [None] * len(ox_first)
+    used_txt = np.empty(len(ox_first), dtype=object)
+    method_txt = np.empty(len(ox_first), dtype=object)
+    for j, u in enumerate(ox_first):
+        used_txt[j] = method_txt[j] = ""
+        if bad[u]:
+            continue
+        metals = p.metals[p.m[u]]
+        gm = dict(p.given[p.g[u]])
+        try:
+            states, how = oxidation_states(metals, gm, bool(all_given[p.g[u]]), cand[u], default_oxidation_state)
+            used_txt[j] = ";".join(f"{s}:{v:g}" for s, v in states)
+            method_txt[j] = how
+            for k, ((sym, frac), (_, ox)) in enumerate(zip(metals, states)):
+                ion = ion_descriptors(sym, ox)
+                pos = ion_pos.get(id(ion))
+                if pos is None:
+                    pos = ion_pos[id(ion)] = len(ion_list)
+                    ion_list.append(ion)
+                ox_slots[j, k] = pos
+                ox_frac[j, k] = frac
+        except RecordError as err:
+            ox_err[j] = err
+            used_txt[j] = method_txt[j] = ""
+    return SettledStates(codes=ox_codes, slots=ox_slots, fracs=ox_frac, ions=ion_list, errors=ox_err, used=used_txt,
+                         method=method_txt)

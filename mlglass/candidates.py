@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlglass.candidate_chemistry import chemistry_classes, oxidation_states
+from mlglass.candidate_chemistry import chemistry_classes, settle_oxidation_states
 from mlglass.candidate_columns import (
     ParsedColumns,
     cell,
@@ -44,7 +44,7 @@ from mlglass.candidate_columns import (
     parse_amount_column,
 )
 from mlglass.errors import RecordError, SchemaError
-from mlglass.featurize.batch import RecordBatch, ion_descriptors, species_entry
+from mlglass.featurize.batch import RecordBatch, species_entry
 from mlglass.records import (
     CompoundRecord,
     _geometry,
@@ -320,7 +320,6 @@ class CandidateBatch:
     @classmethod
     def _finish(cls, n: int, inverse: np.ndarray, first_row: np.ndarray, p: ParsedColumns,
                 errs: list[RecordError | None]) -> CandidateBatch:
-        from mlglass.chem.elements import default_oxidation_state
         from mlglass.chem.ligands import resolve_species
 
         n_u = len(first_row)
@@ -342,56 +341,9 @@ class CandidateBatch:
             for k in range(idx.shape[1]):
                 q = q + ch[:, k] * a[:, k]
         # oxidation states: per (metal cell, given states, charge-balance candidate)
-        n_given = max(1, len(p.given))
-        known = np.zeros(n_given)
-        rest = np.zeros(n_given)
-        all_given = np.zeros(n_given, dtype=bool)
-        g_first = np.full(n_given, n_u, dtype=np.int64)
-        np.minimum.at(g_first, p.g, np.arange(n_u, dtype=np.int64))
-        for gi in np.flatnonzero(g_first < n_u):
-            mi = p.m[g_first[gi]]
-            gm = dict(p.given[gi])
-            metals = p.metals[mi]
-            all_given[gi] = bool(metals) and all(sym in gm for sym, _ in metals)
-            known[gi] = sum(f * gm[sym] for sym, f in metals if sym in gm)
-            rest[gi] = sum(f for sym, f in metals if sym not in gm)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            need = (-q - known[p.g]) / rest[p.g]
-            integral = np.isfinite(need) & (np.abs(need - np.round(need)) < 1e-3)
-        cand = np.where(integral, np.round(need), np.nan)
-        cand_key = np.where(integral, cand, -1e9)
-        ox_codes, ox_first = pair_codes(p.g, pd.factorize(cand_key)[0].astype(np.int64))
-        ion_list: list[Any] = []
-        ion_pos: dict[int, int] = {}
-        km = max([len(x) for x in p.metals] + [1])
-        ox_slots = np.full((len(ox_first), km), -1, dtype=np.int64)
-        ox_frac = np.zeros((len(ox_first), km))
-        ox_err: list[RecordError | None] = [None] * len(ox_first)
-        used_txt = np.empty(len(ox_first), dtype=object)
-        method_txt = np.empty(len(ox_first), dtype=object)
-        for j, u in enumerate(ox_first):
-            used_txt[j] = method_txt[j] = ""
-            if bad[u]:
-                continue
-            metals = p.metals[p.m[u]]
-            gm = dict(p.given[p.g[u]])
-            try:
-                states, how = oxidation_states(metals, gm, bool(all_given[p.g[u]]), cand[u], default_oxidation_state)
-                used_txt[j] = ";".join(f"{s}:{v:g}" for s, v in states)
-                method_txt[j] = how
-                for k, ((sym, frac), (_, ox)) in enumerate(zip(metals, states)):
-                    ion = ion_descriptors(sym, ox)
-                    pos = ion_pos.get(id(ion))
-                    if pos is None:
-                        pos = ion_pos[id(ion)] = len(ion_list)
-                        ion_list.append(ion)
-                    ox_slots[j, k] = pos
-                    ox_frac[j, k] = frac
-            except RecordError as err:
-                ox_err[j] = err
-                used_txt[j] = method_txt[j] = ""
+        ox = settle_oxidation_states(p, q, bad)
         for u in np.flatnonzero(~bad):
-            e = ox_err[ox_codes[u]]
+            e = ox.errors[ox.codes[u]]
             if e is not None:
                 errs[u] = e
         # species errors: the first unknown ligand, then the first unknown counter-ion
@@ -418,8 +370,8 @@ class CandidateBatch:
         cnt_idx = p.counters.idx[p.cnt].copy()
         cnt_idx = np.where(cnt_idx >= 0, cnt_idx + len(lig_vecs), -1)
         cnt_amt = p.counters.amt[p.cnt].copy()
-        metal_idx = ox_slots[ox_codes].copy()
-        metal_frac = ox_frac[ox_codes].copy()
+        metal_idx = ox.slots[ox.codes].copy()
+        metal_frac = ox.fracs[ox.codes].copy()
         for arr in (lig_idx, cnt_idx, metal_idx):
             arr[bad] = -1
         for arr in (lig_amt, cnt_amt, metal_frac):
@@ -430,12 +382,12 @@ class CandidateBatch:
         given_geo = np.array([x is not None for x in geo_u], dtype=bool) & ~bad
         tet = (geo_u == "tetrahedral") & given_geo
         dim = np.where(bad, np.nan, p.dim)
-        batch = RecordBatch(n=n_u, metals=ion_list, metal_idx=metal_idx, metal_frac=metal_frac,
+        batch = RecordBatch(n=n_u, metals=ox.ions, metal_idx=metal_idx, metal_frac=metal_frac,
                             species_vec=species_vec, species_kind=kinds, lig_idx=lig_idx, lig_amt=lig_amt,
                             cnt_idx=cnt_idx, cnt_amt=cnt_amt, dim=dim, tetrahedral=tet, geometry_given=given_geo,
                             errors=[str(e) if e is not None else "" for e in errs])
-        used = used_txt[ox_codes].copy() if len(ox_first) else np.full(n_u, "", dtype=object)
-        method = method_txt[ox_codes].copy() if len(ox_first) else np.full(n_u, "", dtype=object)
+        used = ox.used[ox.codes].copy() if len(ox.used) else np.full(n_u, "", dtype=object)
+        method = ox.method[ox.codes].copy() if len(ox.used) else np.full(n_u, "", dtype=object)
         used[bad] = ""
         method[bad] = ""
         chemistry = chemistry_classes(p, tables[0][2], n_u)
