@@ -86,9 +86,9 @@ def train_models(*, extra: Sequence[str | Path] = (), out: Path | None = None, p
     With ``with_cv`` a series-grouped CV (``n_repeats`` repeats) is run first and its figures
     are stored in the bundle's metadata.
     """
-    from mlglass.models.data import build_training_sets
     from mlglass.models.evaluate import evaluate_all
     from mlglass.models.predictor import GlassPredictor, default_model_dir
+    from mlglass.models.training_sets import build_training_sets
 
     out = Path(out or default_model_dir())
     params_path = params_path or default_params_path(out)
@@ -116,9 +116,9 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     import json
 
     from mlglass.io import atomic_write_text
-    from mlglass.models.data import build_training_sets
     from mlglass.models.evaluate import evaluate_all
     from mlglass.models.persistence import _jsonable
+    from mlglass.models.training_sets import build_training_sets
 
     data = combined_training_data(extra)
     sets, _ = build_training_sets(data)
@@ -145,7 +145,7 @@ def tune_models(*, targets: Sequence[str] = ("tm", "tg", "melt"), trials: int = 
     """optuna tuning (persistent SQLite study) and, optionally, its nested-CV score."""
     import math
 
-    from mlglass.models.data import build_training_sets
+    from mlglass.models.training_sets import build_training_sets
     from mlglass.models.tuning import tune_all
 
     unknown = [t for t in targets if t not in MODEL_TARGETS]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from mlglass.datasets import load_glasses
-from mlglass.models.data import build_training_sets
 from mlglass.models.evaluate import _folds
+from mlglass.models.training_sets import build_training_sets
 
 
 @pytest.fixture(scope="module")

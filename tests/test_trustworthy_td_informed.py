@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from mlglass.models import td_informed
-from mlglass.models.data import TrainingSet
 from mlglass.models.td_informed import (
     choose_blend_weight,
     evaluate_td_informed,
@@ -15,6 +14,7 @@ from mlglass.models.td_informed import (
     tg_tm_ratio,
     thermal_training_mask,
 )
+from mlglass.models.training_sets import TrainingSet
 
 
 def test_mask_drops_known_melters_and_held_out_compositions() -> None:

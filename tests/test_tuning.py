@@ -4,7 +4,7 @@ import multiprocessing as mp
 import optuna
 import pytest
 
-from mlglass.models.data import build_training_sets
+from mlglass.models.training_sets import build_training_sets
 from mlglass.models.tuning import read_params, tune_all
 
 
@@ -46,9 +46,9 @@ def test_nested_score_is_reported(sets, monkeypatch):
 
 def _worker(study_path: str, n: int) -> None:
 
-    from mlglass.datasets import load_glasses
-    from mlglass.models.data import build_training_sets as _b
     import mlglass.models.tuning as tuning
+    from mlglass.datasets import load_glasses
+    from mlglass.models.training_sets import build_training_sets as _b
 
     orig = tuning.suggest_params
     tuning.suggest_params = lambda t: {**orig(t), "n_estimators": 5}

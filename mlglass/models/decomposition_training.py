@@ -63,8 +63,8 @@ def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featuri
     params = params or {}
     td_params = {**TD_PARAMS, **params.get("td", {})}
     aft_params = {**TM_AFT_PARAMS, **params.get("tm_aft", {})}
-    from mlglass.models.data import frame_hash
     from mlglass.models.predictor import _Head
+    from mlglass.models.training_sets import frame_hash
 
     ts = featurize_thermal(thermal, featurizer)
     td_models = fit_td_regressors(ts, coverage=coverage, seed=seed, n_jobs=n_jobs, params=td_params)

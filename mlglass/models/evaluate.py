@@ -35,7 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
-from mlglass.models.data import TrainingSet
+from mlglass.models.training_sets import TrainingSet
 
 __all__ = ["evaluate_all", "evaluate_regression", "evaluate_classification", "regression_metrics"]
 

@@ -227,7 +227,7 @@ class GlassPredictor:
         """
         from mlglass import __version__
         from mlglass.datasets import load_glasses
-        from mlglass.models.data import build_training_sets, frame_hash
+        from mlglass.models.training_sets import build_training_sets, frame_hash
 
         data = load_glasses() if data is None else data
         params = params or {}

@@ -32,7 +32,7 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from mlglass._io import atomic_write_text
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
-from mlglass.models.data import TrainingSet
+from mlglass.models.training_sets import TrainingSet
 
 __all__ = ["best_params", "suggest_params", "cv_score", "tune_target", "nested_score", "tune_all", "read_params"]
 
