@@ -18,12 +18,18 @@
 
 from __future__ import annotations
 
-__all__ = ["structure_descriptors", "void_fraction", "POROSITY_GRID_POINTS"]
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["structure_descriptors", "void_fraction", "vdw_radius", "vdw_grid", "VdwGrid", "POROSITY_GRID_POINTS"]
 
 _AMU_A3_TO_G_CM3 = 1.66053906660  # 1 amu/Å^3 in g/cm^3
 
 
-def _vdw_radius(symbol: str) -> float:
+def vdw_radius(symbol: str) -> float:
+    """Van der Waals radius (Å) of an element from pymatgen (Bondi/Alvarez); 2.0 Å when missing."""
     from pymatgen.core import Element
 
     try:
@@ -36,31 +42,71 @@ def _vdw_radius(symbol: str) -> float:
 POROSITY_GRID_POINTS = 20000
 
 
-def void_fraction(structure, kept: list[bool] | None = None, n_points: int = POROSITY_GRID_POINTS) -> float:
-    """Fraction of grid points outside all van der Waals spheres (see module docstring)."""
-    import numpy as np
-    from pymatgen.optimization.neighbors import find_points_in_spheres
+@dataclass
+class VdwGrid:
+    """Atoms with their van der Waals radii and a regular grid of points spanning the cell.
 
-    idx = [i for i in range(len(structure)) if kept is None or kept[i]]
-    if not idx:
-        return 1.0
+    Attributes
+    ----------
+    atoms : ndarray, shape (n_atoms, 3)
+        Cartesian positions (Å).
+    radii : ndarray, shape (n_atoms,)
+        Van der Waals radii (Å, :func:`vdw_radius`).
+    points : ndarray, shape (n_points, 3)
+        Cartesian grid points (Å): cell-centred, the same spacing along each axis.
+    matrix : ndarray, shape (3, 3)
+        Lattice matrix (Å).
+    pbc : ndarray of int64
+        Periodic in all three directions.
+    """
+
+    atoms: np.ndarray
+    radii: np.ndarray
+    points: np.ndarray
+    matrix: np.ndarray
+    pbc: np.ndarray
+
+    def neighbours(self, points: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point index, atom index, distance Å) of every atom within ``reach`` Å of ``points`` (periodic)."""
+        from pymatgen.optimization.neighbors import find_points_in_spheres
+
+        centers, neighbours, _, dists = find_points_in_spheres(
+            self.atoms, np.ascontiguousarray(points, dtype=float), r=float(reach), pbc=self.pbc,
+            lattice=self.matrix, tol=1e-8)
+        return centers, neighbours, dists
+
+
+def vdw_grid(structure: Any, indices: list[int] | None = None, n_points: int = POROSITY_GRID_POINTS) -> VdwGrid:
+    """The atoms ``indices`` (default: all) of a pymatgen ``Structure`` and a grid of about ``n_points`` points.
+
+    The grid has the same spacing along each axis (more points along longer axes), so it is
+    deterministic for a given cell.
+    """
     lattice = structure.lattice
+    idx = list(range(len(structure))) if indices is None else list(indices)
     radii_by_el: dict[str, float] = {}
-    radii = np.array([radii_by_el.setdefault(structure[i].specie.symbol, _vdw_radius(structure[i].specie.symbol))
-                      for i in idx])
+    radii = np.array([radii_by_el.setdefault(structure[i].specie.symbol, vdw_radius(structure[i].specie.symbol))
+                      for i in idx], dtype=float)
     atoms = np.ascontiguousarray(structure.cart_coords[idx], dtype=float)
-    # grid with the same spacing along each axis (more points along longer axes)
     lengths = np.array(lattice.abc)
     spacing = (lattice.volume / n_points) ** (1 / 3)
     counts = np.maximum(1, np.round(lengths / spacing).astype(int))
     axes = [(np.arange(n) + 0.5) / n for n in counts]
     frac = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
     points = np.ascontiguousarray(lattice.get_cartesian_coords(frac), dtype=float)
-    centers, neighbours, _, dists = find_points_in_spheres(
-        atoms, points, r=float(radii.max()), pbc=np.array([1, 1, 1], dtype=np.int64),
-        lattice=np.ascontiguousarray(lattice.matrix, dtype=float), tol=1e-8)
-    inside = dists < radii[neighbours]
-    occupied = np.zeros(len(points), dtype=bool)
+    return VdwGrid(atoms=atoms, radii=radii, points=points, matrix=np.ascontiguousarray(lattice.matrix, dtype=float),
+                   pbc=np.array([1, 1, 1], dtype=np.int64))
+
+
+def void_fraction(structure, kept: list[bool] | None = None, n_points: int = POROSITY_GRID_POINTS) -> float:
+    """Fraction of grid points outside all van der Waals spheres (see module docstring)."""
+    idx = [i for i in range(len(structure)) if kept is None or kept[i]]
+    if not idx:
+        return 1.0
+    grid = vdw_grid(structure, idx, n_points)
+    centers, neighbours, dists = grid.neighbours(grid.points, float(grid.radii.max()))
+    inside = dists < grid.radii[neighbours]
+    occupied = np.zeros(len(grid.points), dtype=bool)
     occupied[centers[inside]] = True
     return float(1.0 - occupied.mean())
 

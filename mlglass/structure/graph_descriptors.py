@@ -131,37 +131,19 @@ def _element_props(symbol: str) -> tuple[float, float, float, float, float]:
     return (chi, float(el.Z), covalent_radius(symbol), float(el.group), float(el.row))
 
 
-def _vdw_radius(symbol: str) -> float:
-    from mlglass.structure.descriptors import _vdw_radius as vdw
-
-    return vdw(symbol)
-
-
 def _distance_field(structure, n_points: int = PORE_GRID_POINTS) -> np.ndarray:
     """Distance (Å) from each grid point to the nearest van der Waals surface (negative inside an atom)."""
-    from pymatgen.optimization.neighbors import find_points_in_spheres
+    from mlglass.structure.descriptors import vdw_grid
 
-    lattice = structure.lattice
-    symbols = [site.specie.symbol for site in structure]
-    radii_by: dict[str, float] = {}
-    radii = np.array([radii_by.setdefault(s, _vdw_radius(s)) for s in symbols])
-    atoms = np.ascontiguousarray(structure.cart_coords, dtype=float)
-    lengths = np.array(lattice.abc)
-    spacing = (lattice.volume / n_points) ** (1 / 3)
-    counts = np.maximum(1, np.round(lengths / spacing).astype(int))
-    axes = [(np.arange(n) + 0.5) / n for n in counts]
-    frac = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
-    points = np.ascontiguousarray(lattice.get_cartesian_coords(frac), dtype=float)
+    grid = vdw_grid(structure, n_points=n_points)
+    points, radii = grid.points, grid.radii
     field = np.full(len(points), PORE_MAX_A)
     todo = np.arange(len(points))
     rmax = float(radii.max())
-    matrix = np.ascontiguousarray(lattice.matrix, dtype=float)
-    pbc = np.array([1, 1, 1], dtype=np.int64)
     for reach in (3.0, 6.0, PORE_MAX_A):  # most points are near an atom: search wider only where needed
         if len(todo) == 0:
             break
-        centers, neighbours, _, dists = find_points_in_spheres(
-            atoms, np.ascontiguousarray(points[todo]), r=reach + rmax, pbc=pbc, lattice=matrix, tol=1e-8)
+        centers, neighbours, dists = grid.neighbours(points[todo], reach + rmax)
         surface = dists - radii[neighbours]
         best = np.full(len(todo), np.inf)
         np.minimum.at(best, centers, surface)
