@@ -9,19 +9,22 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_models_data_is_a_deprecated_alias_of_training_sets():
-    from mlglass.models import training_sets
-
-    sys.modules.pop("mlglass.models.data", None)
+@pytest.mark.parametrize("old, new", [("mlglass.models.data", "mlglass.models.training_sets"),
+                                      ("mlglass.screen.scale", "mlglass.screen.backends")])
+def test_old_module_path_is_a_deprecated_alias(old, new):
+    current = importlib.import_module(new)
+    sys.modules.pop(old, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = importlib.import_module("mlglass.models.data")
-    assert any(issubclass(w.category, DeprecationWarning) and "training_sets" in str(w.message) for w in caught)
-    for name in training_sets.__all__:
-        assert getattr(data, name) is getattr(training_sets, name)
+        alias = importlib.import_module(old)
+    assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught)
+    names = [n for n in vars(alias) if not n.startswith("_") and n != "warnings"]
+    assert names and all(getattr(alias, n) is getattr(current, n) for n in names)
 
 
 def test_library_code_does_not_import_the_deprecated_paths():
@@ -56,3 +59,19 @@ def test_split_modules_stay_small():
                 "screen/top_rows.py", "candidates.py", "models/training_sets.py"):
         n = len((root / rel).read_text(encoding="utf-8").splitlines())
         assert n <= 500, (rel, n)
+
+
+def test_suggest_reads_ids_as_the_table_readers_do():
+    """A numeric id column (Parquet floats) is excluded by the ids a CSV reader shows ("7", not "7.0")."""
+    import numpy as np
+    import pandas as pd
+
+    from mlglass.screen import suggest_batch
+
+    frame = pd.DataFrame({"id": [7.0, 8.0, 9.0], "metal": ["Zn", "Co", "Cd"], "ligands": ["Im:2"] * 3,
+                          "tm_c": [300.0, 310.0, 320.0], "tm_lo_c": [250.0, 260.0, 270.0],
+                          "tm_hi_c": [350.0, 360.0, 370.0], "tg_c": [250.0, 255.0, 260.0],
+                          "tg_lo_c": [200.0, 205.0, 210.0], "tg_hi_c": [300.0, 305.0, 310.0],
+                          "p_melt": [0.9, 0.8, 0.7], "error": ["", "", ""]})
+    out = suggest_batch(frame, batch=3, acquisition="greedy", exclude_ids=["7", "9"])
+    assert out["id"].tolist() == [8.0] and np.isfinite(out["acquisition"]).all()

@@ -3,10 +3,6 @@ mlglass.workflows, and renamed modules keep their old import paths."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-import warnings
-
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -66,17 +62,6 @@ def test_tune_refuses_unknown_targets_before_any_work(tmp_path):
         tune_models(targets=["tm", "density"], params_path=tmp_path / "p.json")
     assert info.value.field == "targets"
     assert not (tmp_path / "p.json").exists() and not (tmp_path / "tuning.sqlite3").exists()
-
-
-def test_old_screen_scale_path_is_a_deprecated_alias():
-    from mlglass.screen import backends
-
-    sys.modules.pop("mlglass.screen.scale", None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        scale = importlib.import_module("mlglass.screen.scale")
-    assert any(issubclass(w.category, DeprecationWarning) and "backends" in str(w.message) for w in caught)
-    assert scale.DaskRunner is backends.DaskRunner and scale.model_fingerprint is backends.model_fingerprint
 
 
 def test_split_modules_keep_their_public_names():

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from mlglass.errors import SchemaError, ScreenOptionError
+from mlglass.io import cell_text
 from mlglass.options import ACQUISITIONS
 from mlglass.screen.chunks import mask_error_rows
 from mlglass.screen.scoring import ScoreOptions, score_predictions
@@ -137,12 +138,6 @@ def _normalised(items: Iterable[tuple[str, float]], prefix: str) -> dict[str, fl
     for n, a in items:
         out[f"{prefix}{n}"] = out.get(f"{prefix}{n}", 0.0) + a / total
     return out
-
-
-def _to_text(v: Any) -> str:
-    if isinstance(v, bytes):
-        return v.decode("utf-8", errors="replace")
-    return str(v)
 
 
 def _row_composition(metal: Any, ligands: Any, counter: Any, formula: Any, cache: dict) -> tuple[dict, dict, dict]:
@@ -273,7 +268,8 @@ def suggest_batch(pred_scored: pd.DataFrame, *, batch: int = 10, acquisition: st
     pool_size : int, optional
         Candidates considered for the batch (best by acquisition); default ``max(500, 50 * batch)``.
     exclude_ids : iterable of str, optional
-        Ids never to suggest (e.g. already measured).
+        Ids never to suggest (e.g. already measured). Ids are compared as the table readers give
+        them (:func:`mlglass.io.cell_text`: bytes decoded, a whole float ``7.0`` is ``"7"``).
     options : ScoreOptions, optional
         Full scoring options (override ``objective`` and the stored ones).
 
@@ -297,9 +293,9 @@ def suggest_batch(pred_scored: pd.DataFrame, *, batch: int = 10, acquisition: st
     if "passes_constraints" in frame.columns:
         eligible &= frame["passes_constraints"].fillna(False).to_numpy(dtype=bool)
     if exclude_ids is not None and "id" in frame.columns:
-        eligible &= ~frame["id"].map(_to_text).isin(set(map(str, exclude_ids))).to_numpy()
+        eligible &= ~frame["id"].map(cell_text).isin(set(map(str, exclude_ids))).to_numpy()
     idx = np.flatnonzero(eligible)
-    ids = frame["id"].map(_to_text).to_numpy() if "id" in frame.columns else np.arange(len(frame)).astype(str)
+    ids = frame["id"].map(cell_text).to_numpy() if "id" in frame.columns else np.arange(len(frame)).astype(str)
     id_codes, _ = pd.factorize(pd.Series(ids[idx]), sort=True)
     order = idx[np.lexsort((idx, id_codes, -acq[idx]))]
     size = pool_size if pool_size is not None else max(500, 50 * int(batch))
