@@ -10,7 +10,7 @@ give the same items and errors (``tests/test_candidates.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from mlglass.errors import RecordError, SchemaError
 from mlglass.records import _MAX_FIELD, _MAX_ITEMS, _is_blank, parse_amounts
 
 __all__ = ["AmountTable", "ParsedColumns", "cell", "check_unique_columns", "factorize_column", "pair_codes",
-           "parse_amount_column"]
+           "parse_amount_column", "parse_cells"]
 
 _CLEAN_AMOUNT = r"^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 
@@ -184,3 +184,23 @@ class ParsedColumns:
     lig: np.ndarray
     cnt: np.ndarray
     geometry_code: np.ndarray | None = None
+
+
+def parse_cells(values: Sequence[Any], parse: Callable[[Any], Any], fallback: Any
+                ) -> tuple[list[Any], list[RecordError | None]]:
+    """``parse`` each distinct cell; a cell whose parse raises :class:`RecordError` gets ``fallback`` and the error.
+
+    Returns
+    -------
+    (parsed values, errors) : tuple of lists, one entry per cell (error ``None`` for a good cell)
+    """
+    out: list[Any] = []
+    errs: list[RecordError | None] = []
+    for v in values:
+        try:
+            out.append(parse(v))
+            errs.append(None)
+        except RecordError as err:
+            out.append(fallback)
+            errs.append(err)
+    return out, errs

@@ -42,6 +42,7 @@ from mlglass.candidate_columns import (
     factorize_column,
     pair_codes,
     parse_amount_column,
+    parse_cells,
 )
 from mlglass.errors import RecordError, SchemaError
 from mlglass.featurize.batch import RecordBatch, species_entry
@@ -62,6 +63,12 @@ __all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch"]
 COMPOSITION_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula")
 #: Descriptor magnitudes at or above this are refused (float32, used by the boosters, overflows at 3.4e38).
 DESCRIPTOR_LIMIT = 1e30
+
+
+def _dimension(value: Any) -> float:
+    """A dimensionality cell as a float (NaN when blank)."""
+    d = parse_dimensionality(value)
+    return np.nan if d is None else float(d)
 
 
 # ------------------------------------------------------------------ the batch
@@ -228,15 +235,7 @@ class CandidateBatch:
                 f_recs.append(None)
                 errs[u] = err
         # metals and the given oxidation states: per distinct cell / (metal, oxidation_state) pair
-        metal_vals: list[tuple[tuple[str, float], ...]] = []
-        metal_err: list[RecordError | None] = []
-        for v in values("metal"):
-            try:
-                metal_vals.append(parse_metals(v))
-                metal_err.append(None)
-            except RecordError as err:
-                metal_vals.append(())
-                metal_err.append(err)
+        metal_vals, metal_err = parse_cells(values("metal"), parse_metals, ())
         m = codes("metal").copy()
         ox_vals = values("oxidation_state")
         pair_code, pair_first = pair_codes(m, codes("oxidation_state"))
@@ -264,25 +263,8 @@ class CandidateBatch:
         counters = parse_amount_column(values("counter_ions"), "counter_ions",
                                         [tuple((c.name, c.amount) for c in r.counter_ions) if r else ()
                                          for r in f_recs])
-        dim_err: list[RecordError | None] = []
-        dim_vals = []
-        for v in values("dimensionality"):
-            try:
-                d = parse_dimensionality(v)
-                dim_vals.append(np.nan if d is None else float(d))
-                dim_err.append(None)
-            except RecordError as err:
-                dim_vals.append(np.nan)
-                dim_err.append(err)
-        geo_err: list[RecordError | None] = []
-        geo_vals: list[str | None] = []
-        for v in values("geometry"):
-            try:
-                geo_vals.append(_geometry(v))
-                geo_err.append(None)
-            except RecordError as err:
-                geo_vals.append(None)
-                geo_err.append(err)
+        dim_vals, dim_err = parse_cells(values("dimensionality"), _dimension, np.nan)
+        geo_vals, geo_err = parse_cells(values("geometry"), _geometry, None)
         dim = np.asarray(dim_vals, dtype=float)[codes("dimensionality")]
         geometry_code = codes("geometry").copy()
         # the formula rows point at their own appended entries
