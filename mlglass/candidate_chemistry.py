@@ -23,13 +23,13 @@ __all__ = ["chemistry_classes", "oxidation_states", "settle_oxidation_states", "
 def oxidation_states(metals: tuple[tuple[str, float], ...], gm: dict[str, float], all_given: bool, cand: float,
             default: Any) -> tuple[list[tuple[str, float]], str]:
     """Oxidation states and method (the rule of :mod:`mlglass.chem.oxidation`) for one composition class."""
-    from mlglass.chem.oxidation import _allowed
+    from mlglass.chem.oxidation import allowed_oxidation_state
 
     if all_given:
         return [(sym, float(gm[sym])) for sym, _ in metals], "given"
     if math.isfinite(cand):
         free = [sym for sym, _ in metals if sym not in gm]
-        if all(_allowed(sym, cand) for sym in free):
+        if all(allowed_oxidation_state(sym, cand) for sym in free):
             return [(sym, float(gm.get(sym, cand))) for sym, _ in metals], "charge_balance"
     return [(sym, float(gm[sym]) if sym in gm else float(default(sym))) for sym, _ in metals], "default"
 

@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlglass.errors import RecordError, SchemaError
-from mlglass.records import _MAX_FIELD, _MAX_ITEMS, _is_blank, parse_amounts
+from mlglass.records import MAX_FIELD_LENGTH, MAX_ITEMS, parse_amounts
+from mlglass.schema import is_blank
 
 __all__ = ["AmountTable", "ParsedColumns", "cell", "check_unique_columns", "factorize_column", "pair_codes",
            "parse_amount_column", "parse_cells"]
@@ -60,7 +61,7 @@ def parse_amount_column(values: Sequence[Any], field: str,
     :func:`mlglass.records.parse_amounts`, which applies the full rules and raises the messages.
     """
     n = len(values)
-    text = [v if isinstance(v, str) and len(v) <= _MAX_FIELD else None for v in values]
+    text = [v if isinstance(v, str) and len(v) <= MAX_FIELD_LENGTH else None for v in values]
     arr = pa.array(text, type=pa.string())
     fast = np.asarray(pc.fill_null(pc.string_is_ascii(arr), False), dtype=bool) if n else np.zeros(0, bool)
     parts = pc.split_pattern(arr, ";")
@@ -90,7 +91,7 @@ def parse_amount_column(values: Sequence[Any], field: str,
         pair = parent * max(1, len(names)) + codes
         uniq_pair, pair_count = np.unique(pair, return_counts=True)
         dup_parent = uniq_pair[pair_count > 1] // max(1, len(names))
-        fast &= ~bad_parent & (count <= _MAX_ITEMS)
+        fast &= ~bad_parent & (count <= MAX_ITEMS)
         fast[dup_parent] = False
     errors: list[RecordError | None] = [None] * (n + len(extra))
     name_pos = {nm: j for j, nm in enumerate(names)}
@@ -110,7 +111,7 @@ def parse_amount_column(values: Sequence[Any], field: str,
 
     for v in np.flatnonzero(~fast).tolist():
         value = values[v]
-        if _is_blank(value):
+        if is_blank(value):
             continue
         try:
             add(int(v), parse_amounts(value, field))

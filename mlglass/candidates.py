@@ -48,14 +48,14 @@ from mlglass.errors import RecordError, SchemaError
 from mlglass.featurize.batch import RecordBatch, species_entry
 from mlglass.records import (
     CompoundRecord,
-    _geometry,
-    _is_blank,
     parse_dimensionality,
+    parse_geometry,
     parse_metals,
     parse_oxidation_states,
     record_from_mapping,
     validate_record,
 )
+from mlglass.schema import is_blank
 
 __all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch"]
 
@@ -220,7 +220,7 @@ class CandidateBatch:
         def codes(c: str) -> np.ndarray:
             return u_codes[c] if c in u_codes else np.zeros(n_u, dtype=np.int64)
 
-        blank = {c: np.array([_is_blank(v) for v in values(c)], dtype=bool) for c in ("metal", "ligands", "formula")}
+        blank = {c: np.array([is_blank(v) for v in values(c)], dtype=bool) for c in ("metal", "ligands", "formula")}
         from_formula = blank["metal"][codes("metal")] & blank["ligands"][codes("ligands")] \
             & ~blank["formula"][codes("formula")]
         errs: list[RecordError | None] = [None] * n_u
@@ -264,7 +264,7 @@ class CandidateBatch:
                                         [tuple((c.name, c.amount) for c in r.counter_ions) if r else ()
                                          for r in f_recs])
         dim_vals, dim_err = parse_cells(values("dimensionality"), _dimension, np.nan)
-        geo_vals, geo_err = parse_cells(values("geometry"), _geometry, None)
+        geo_vals, geo_err = parse_cells(values("geometry"), parse_geometry, None)
         dim = np.asarray(dim_vals, dtype=float)[codes("dimensionality")]
         geometry_code = codes("geometry").copy()
         # the formula rows point at their own appended entries

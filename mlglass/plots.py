@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mlglass._io import atomic_write
+from mlglass.io import atomic_write
 
 __all__ = ["parity_plot", "roc_plot", "write_evaluation_plots"]
 

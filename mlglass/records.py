@@ -59,6 +59,9 @@ __all__ = [
     "validate_record",
     "RECORD_COLUMNS",
     "GEOMETRIES",
+    "MAX_ITEMS",
+    "MAX_FIELD_LENGTH",
+    "parse_geometry",
 ]
 
 #: Allowed values of the ``geometry`` field.
@@ -67,8 +70,10 @@ GEOMETRIES = ("tetrahedral", "octahedral", "square_planar", "linear", "trigonal"
 
 _NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _AMOUNT_TAIL = re.compile(r":\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
-_MAX_ITEMS = 64
-_MAX_FIELD = 10_000
+#: Most items (``name:amount`` pairs) in one ``ligands``, ``counter_ions`` or ``metal`` field.
+MAX_ITEMS = 64
+#: Longest text field accepted (characters).
+MAX_FIELD_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ def parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> tu
 
     See :func:`_parse_amounts` for the rules and errors.
     """
-    if isinstance(text, str) and len(text) <= _MAX_FIELD:
+    if isinstance(text, str) and len(text) <= MAX_FIELD_LENGTH:
         return _parse_amounts_cached(text, field_name, allow_bare)
     return _parse_amounts(text, field_name, allow_bare=allow_bare)
 
@@ -204,12 +209,12 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
         return ()
     if not isinstance(text, str):
         raise RecordError(field_name, text, "expected text like 'Im:1.75;bIm:0.25'")
-    if len(text) > _MAX_FIELD:
-        raise RecordError(field_name, text, f"field longer than {_MAX_FIELD} characters")
+    if len(text) > MAX_FIELD_LENGTH:
+        raise RecordError(field_name, text, f"field longer than {MAX_FIELD_LENGTH} characters")
     parts = [p.strip() for p in text.split(";")]
     parts = [p for p in parts if p]
-    if len(parts) > _MAX_ITEMS:
-        raise RecordError(field_name, text, f"more than {_MAX_ITEMS} items")
+    if len(parts) > MAX_ITEMS:
+        raise RecordError(field_name, text, f"more than {MAX_ITEMS} items")
     out: dict[str, float] = {}
     order: list[str] = []
     for part in parts:
@@ -250,7 +255,7 @@ def _parse_amounts(text: Any, field_name: str, *, allow_bare: bool = False) -> t
 
 def parse_metals(text: Any) -> tuple[tuple[str, float], ...]:
     """Parse the ``metal`` field (cached per distinct string); see :func:`_parse_metals`."""
-    if isinstance(text, str) and len(text) <= _MAX_FIELD:
+    if isinstance(text, str) and len(text) <= MAX_FIELD_LENGTH:
         return _parse_metals_cached(text)
     return _parse_metals(text)
 
@@ -427,21 +432,28 @@ def record_from_mapping(row: Mapping[str, Any], *, row_label: Any = None) -> Com
             ox = parse_oxidation_states(get("oxidation_state"), rec.metals) or rec.oxidation_states
             return CompoundRecord(metals=rec.metals, ligands=rec.ligands, counter_ions=rec.counter_ions,
                                   oxidation_states=ox, dimensionality=dim if dim is not None else rec.dimensionality,
-                                  geometry=_geometry(get("geometry")), id=ident, formula=formula)
+                                  geometry=parse_geometry(get("geometry")), id=ident, formula=formula)
         metals = parse_metals(get("metal"))
         ox = parse_oxidation_states(get("oxidation_state"), metals)
         ligands = _components(get("ligands"), "ligands")
         counter = _components(get("counter_ions"), "counter_ions")
         dim = parse_dimensionality(get("dimensionality"))
         return CompoundRecord(metals=metals, ligands=ligands, counter_ions=counter, oxidation_states=ox,
-                              dimensionality=dim, geometry=_geometry(get("geometry")), id=ident, formula=formula)
+                              dimensionality=dim, geometry=parse_geometry(get("geometry")), id=ident, formula=formula)
     except RecordError as err:
         if row_label is not None and err.row is None:
             raise err.with_row(row_label) from None
         raise
 
 
-def _geometry(value: Any) -> str | None:
+def parse_geometry(value: Any) -> str | None:
+    """A ``geometry`` cell as one of :data:`GEOMETRIES` (case, spaces and hyphens folded), None when blank.
+
+    Raises
+    ------
+    RecordError
+        Any other value.
+    """
     if _is_blank(value):
         return None
     v = str(value).strip().lower().replace("-", "_").replace(" ", "_")

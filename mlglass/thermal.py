@@ -224,7 +224,7 @@ def write_thermal_table(table: pd.DataFrame, path: str | os.PathLike) -> str:
     """Write the table as CSV atomically (floats with 10 significant digits); return its SHA-256."""
     import hashlib
 
-    from mlglass._io import atomic_write_text
+    from mlglass.io import atomic_write_text
 
     text = table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     atomic_write_text(Path(path), text)
@@ -300,7 +300,7 @@ def build_and_write(out_dir: str | os.PathLike, shared_dir: str | os.PathLike | 
     """
     import json
 
-    from mlglass._io import atomic_write_text
+    from mlglass.io import atomic_write_text
 
     out_dir = Path(out_dir)
     meta_path = out_dir / "metadata.json"

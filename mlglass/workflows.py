@@ -117,7 +117,7 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
 
     from mlglass.io import atomic_write_text
     from mlglass.models.evaluate import evaluate_all
-    from mlglass.models.persistence import _jsonable
+    from mlglass.models.persistence import jsonable
     from mlglass.models.training_sets import build_training_sets
 
     data = combined_training_data(extra)
@@ -130,7 +130,7 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     res["thermal"] = evaluate_thermal(data, coverage=coverage, seed=seed, n_splits=n_splits)
     res["seconds"] = time.perf_counter() - t0
     if json_path is not None:
-        atomic_write_text(json_path, json.dumps(_jsonable(res), indent=2) + "\n")
+        atomic_write_text(json_path, json.dumps(jsonable(res), indent=2) + "\n")
     if plots_dir is not None:
         from mlglass.plots import write_evaluation_plots
 

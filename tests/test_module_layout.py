@@ -75,3 +75,36 @@ def test_suggest_reads_ids_as_the_table_readers_do():
                           "p_melt": [0.9, 0.8, 0.7], "error": ["", "", ""]})
     out = suggest_batch(frame, batch=3, acquisition="greedy", exclude_ids=["7", "9"])
     assert out["id"].tolist() == [8.0] and np.isfinite(out["acquisition"]).all()
+
+
+def _private_imports_across_packages() -> list[str]:
+    """``from mlglass.a.b import _x`` (or a private module ``mlglass.a._m``) outside the package that holds it."""
+    import ast
+
+    import mlglass
+
+    root = Path(mlglass.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).with_suffix("")
+        parts = list(rel.parts)
+        importer = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module or not node.module.startswith("mlglass"):
+                continue
+            mod = node.module.split(".")
+            is_package = (root.parent.joinpath(*mod) / "__init__.py").exists()
+            for alias in node.names:
+                name = alias.name
+                if name.startswith("_") and not name.startswith("__"):  # a private name or private submodule
+                    owner = mod if is_package else mod[:-1]
+                    if importer[:len(owner)] != owner or (not is_package and importer != owner):
+                        found.append(f"{'/'.join(parts)}.py:{node.lineno} {node.module}.{name}")
+            private = [i for i, p in enumerate(mod) if p.startswith("_") and not p.startswith("__")]
+            if private and importer[:private[0]] != mod[:private[0]]:
+                found.append(f"{'/'.join(parts)}.py:{node.lineno} {node.module}")
+    return found
+
+
+def test_no_private_imports_across_packages():
+    assert _private_imports_across_packages() == []

@@ -27,7 +27,7 @@ from mlglass.chem.elements import default_oxidation_state, is_element
 from mlglass.errors import RecordError
 from mlglass.records import CompoundRecord
 
-__all__ = ["resolve_oxidation_states", "oxidation_state", "METHODS"]
+__all__ = ["resolve_oxidation_states", "oxidation_state", "allowed_oxidation_state", "METHODS"]
 
 #: Methods reported by :func:`resolve_oxidation_states`.
 METHODS = ("given", "charge_balance", "default")
@@ -46,7 +46,8 @@ def _species_charge_sum(record: CompoundRecord) -> float | None:
     return total
 
 
-def _allowed(symbol: str, ox: float) -> bool:
+def allowed_oxidation_state(symbol: str, ox: float) -> bool:
+    """True if ``ox`` is a positive oxidation state pymatgen lists for element ``symbol``."""
     if not is_element(symbol):
         return False
     return ox > 0 and int(ox) in {int(s) for s in Element(symbol).oxidation_states}
@@ -66,7 +67,7 @@ def _resolve(metals: tuple, given: tuple, ligands: tuple, counters: tuple) -> tu
         if math.isfinite(need) and abs(need - round(need)) < 1e-3:
             ox = float(round(need))
             free = [sym for sym, _ in metals if sym not in given_map]
-            if all(_allowed(sym, ox) for sym in free):
+            if all(allowed_oxidation_state(sym, ox) for sym in free):
                 return tuple((sym, float(given_map.get(sym, ox))) for sym, _ in metals), "charge_balance"
     out = []
     for sym, _ in metals:

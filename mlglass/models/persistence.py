@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from mlglass._io import atomic_write_bytes, atomic_write_text
 from mlglass.errors import ModelFileError
+from mlglass.io import atomic_write_bytes, atomic_write_text
 
 __all__ = ["save_booster", "load_booster", "write_metadata", "read_metadata", "read_manifest", "seal_bundle",
-           "FORMAT_VERSION", "MANIFEST_NAME", "sha256_file"]
+           "FORMAT_VERSION", "MANIFEST_NAME", "sha256_file", "jsonable"]
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -166,13 +166,14 @@ def load_booster(folder: Path, entry: dict[str, Any], manifest: dict[str, dict[s
     return booster
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars and arrays, tuples and non-text keys as JSON types (non-finite floats: None)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
+        return [jsonable(v) for v in obj.tolist()]
     if isinstance(obj, (np.floating, float)):
         f = float(obj)
         return f if math.isfinite(f) else None
@@ -186,7 +187,7 @@ def write_metadata(folder: Path, metadata: dict[str, Any]) -> None:
 
     The model files named in ``metadata["files"]`` must already be written.
     """
-    atomic_write_text(Path(folder) / "metadata.json", json.dumps(_jsonable(metadata), indent=2, sort_keys=True) + "\n")
+    atomic_write_text(Path(folder) / "metadata.json", json.dumps(jsonable(metadata), indent=2, sort_keys=True) + "\n")
     seal_bundle(folder)
 
 

@@ -30,7 +30,7 @@ import optuna
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
-from mlglass._io import atomic_write_text
+from mlglass.io import atomic_write_text
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
 from mlglass.models.training_sets import TrainingSet
 

@@ -9,7 +9,7 @@ Layout of a run writing ``OUT.csv`` (or ``OUT.parquet``)::
       model/                       saved predictor for worker processes (workers > 1 or dask)
       bucket-0000.parquet ...      rank-range buckets of the merge (large inputs only)
 
-Every file is written atomically (:func:`mlglass._io.atomic_write`); the
+Every file is written atomically (:func:`mlglass.io.atomic_write`); the
 checkpoint is rewritten after each completed chunk, so an interrupted run
 (``resume=True``) recomputes at most the chunks that were in flight.
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlglass._io import atomic_write
 from mlglass.errors import SchemaError
+from mlglass.io import atomic_write
 
 __all__ = ["plot_screen"]
 

@@ -45,8 +45,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlglass._io import atomic_write_text
 from mlglass.errors import MlglassError
+from mlglass.io import atomic_write_text
 from mlglass.structure.record import DESCRIPTOR_KEYS
 
 __all__ = ["records_from_cifs", "default_cache_dir", "ROW_COLUMNS", "CODE_VERSION", "DEFAULT_TIMEOUT_S"]

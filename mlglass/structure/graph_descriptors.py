@@ -316,7 +316,7 @@ def graph_descriptors_for_cifs(paths: Iterable[str | os.PathLike], *, n_jobs: in
     """
     import pandas as pd
 
-    from mlglass._io import atomic_write_text
+    from mlglass.io import atomic_write_text
     from mlglass.structure.cif import file_sha256
 
     path_list = [str(p) for p in paths]
