@@ -28,7 +28,7 @@ from mlglass.schema import PLOT_COLUMNS
 from mlglass.screen.checkpoint import maybe_kill
 from mlglass.screen.ranking import sort_keys, with_rank
 
-__all__ = ["OutputWriter", "plot_selection", "merge_parts", "write_empty"]
+__all__ = ["OutputWriter", "plot_selection", "merge_parts", "write_empty", "part_schema", "conform"]
 
 
 class OutputWriter:
@@ -82,6 +82,42 @@ def plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: i
     return keep
 
 
+def part_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for part files whose columns differ (e.g. ``struct_*`` only in chunks with a CIF path).
+
+    Columns keep their order; a column missing from earlier parts is placed after the column that
+    precedes it in the first part holding it.
+    """
+    fields: list[pa.Field] = []
+    names: list[str] = []
+    for schema in schemas:
+        pos = -1
+        for f in schema.remove_metadata():
+            if f.name in names:
+                pos = names.index(f.name)
+            else:
+                pos += 1
+                names.insert(pos, f.name)
+                fields.insert(pos, f)
+    return pa.schema(fields)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns of ``schema``, in its order; a missing text column is ``""``, others null."""
+    table = table.replace_schema_metadata(None)
+    if table.schema.equals(schema):
+        return table
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            cols.append(table[f.name])
+        elif pa.types.is_string(f.type):
+            cols.append(pa.array([""] * table.num_rows, type=f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, type=f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
 def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
            write_rows: int, top_n: int, progress: bool, n_plottable: int,
            plot_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -117,15 +153,14 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
         top.append(df)
 
     with row_progress(progress, "ranking", total=n) as bar, contextlib.ExitStack() as stack:
-        schema = pq.read_schema(parts[0]) if parts else None
-        if schema is None:
+        if not parts:
             raise AssertionError("no parts to merge")  # pragma: no cover - caller handles empty input
-        schema = schema.remove_metadata()
+        schema = part_schema([pq.read_schema(p) for p in parts])
         out_schema = pa.schema([pa.field("rank", pa.int64())] + [f for f in schema if f.name != "rank"])
         writer = OutputWriter(output_path, out_fmt, out_schema, stack)
         n_buckets = max(1, math.ceil(n / bucket_rows))
         if n_buckets == 1:
-            table = pa.concat_tables([pq.read_table(p).replace_schema_metadata(None) for p in parts])
+            table = pa.concat_tables([conform(pq.read_table(p), schema) for p in parts])
             order = np.argsort(rank_of, kind="stable")
             table = with_rank(table.take(pa.array(order)), rank_of[order])
             keep_top(table)
@@ -142,7 +177,7 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
                     fh = bstack.enter_context(atomic_write(bp, "wb"))
                     bwriters.append(pq.ParquetWriter(fh, out_schema, compression="lz4"))
                 for j, path in enumerate(parts):
-                    t = pq.read_table(path).replace_schema_metadata(None)
+                    t = conform(pq.read_table(path), schema)
                     ranks = rank_of[offsets[j]:offsets[j + 1]]
                     bucket = ranks // bucket_rows
                     order = np.argsort(bucket, kind="stable")
