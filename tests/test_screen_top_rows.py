@@ -212,3 +212,17 @@ def test_best_rows_follow_the_merge_order():
         order = pc.sort_indices(keys, sort_keys=SORT_KEYS).to_numpy()  # stable, as the merge
         expected = [i for i in order if keys["g"][int(i)].as_py() < 2][:k]
         assert best_rows(df, k).tolist() == [int(i) for i in expected]
+
+
+def test_a_predictor_that_reports_no_descriptors_gets_a_clear_error(predictor, cands, tmp_path):
+    class Plain:  # predicts like the wrapped one but does not fill `descriptors`
+        heads, metadata, feature_labels = predictor.heads, predictor.metadata, predictor.feature_labels
+
+        def predict(self, X, **kwargs):
+            kwargs.pop("descriptors", None)
+            return predictor.predict(X, **kwargs)
+
+    res = screen_file(cands, tmp_path / "a.csv", Plain(), chunk_size=300, explain_top=0, progress=False)
+    assert res.n_rows == 600 and "tm_top_features" not in res.top.columns
+    with pytest.raises(RuntimeError, match="descriptors"):
+        screen_file(cands, tmp_path / "b.csv", Plain(), chunk_size=300, explain_top=3, progress=False)

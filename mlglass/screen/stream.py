@@ -71,7 +71,9 @@ class ScreenResult:
     top : pandas.DataFrame
         The best ``top_n`` rows (no error rows), in rank order, with
         ``tm_top_features`` and ``p_melt_top_features`` (largest SHAP
-        contributions, degC and log-odds) when ``explain_top > 0``.
+        contributions, degC and log-odds; ``td_top_features`` with the Td models)
+        when ``explain_top > 0``, computed from the descriptors of the screen's own
+        prediction pass (:mod:`mlglass.screen.top_rows`), not a second parse.
     n_rows : int
         Input rows (= output rows).
     n_errors : int
@@ -231,7 +233,9 @@ def screen_file(input_path: str | os.PathLike, output_path: str | os.PathLike, p
     -----
     On ``resume`` each part file is checked against the SHA-256 recorded in
     the checkpoint when its chunk finished; a part that differs (copied over,
-    truncated, edited) is recomputed.
+    truncated, edited) is recomputed, and so is a part that kept the descriptors of
+    fewer than ``top_n`` rows while ``explain_top > 0`` (written with ``explain_top=0``
+    or a smaller ``top_n``).
     """
     input_path, output_path = Path(input_path), Path(output_path)
     table_format(input_path, "input_path")

@@ -99,6 +99,8 @@ def keep_top_descriptors(scored: pd.DataFrame, descriptors: dict[str, Any], k: i
     k : int
         Rows to keep (the screen's ``top_n``).
     """
+    if "features" not in descriptors or "row" not in descriptors:  # a predictor that does not report them
+        return scored
     pos = best_rows(scored, k)
     features = np.asarray(descriptors["features"], dtype=float)
     rows = np.asarray(descriptors["row"], dtype=np.int64)[pos]
@@ -179,7 +181,7 @@ def explain_top_rows(predictor: Any, top: pd.DataFrame, parts: Sequence[Path], e
     missing = [r for r in order if r not in features]
     if missing:
         raise RuntimeError(f"no kept descriptors for input row(s) {missing[:5]}; the part files were written "
-                           "without them")
+                           "without them (a predictor whose predict() does not fill its 'descriptors' argument?)")
     n_feat = len(predictor.feature_labels)
     X = np.vstack([features[r] for r in order]) if order else np.zeros((0, n_feat))
     S = pd.DataFrame(np.vstack([structure[r] for r in order]) if order else np.zeros((0, len(columns))),
