@@ -44,6 +44,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["DOMAIN_DESCRIPTORS", "GROUP_DISTANCE", "ApplicabilityDomain", "chemistry_groups", "scaled_space",
            "record_chemistry", "grouped_cv_calibration", "DOMAIN_BINS"]
@@ -202,6 +203,10 @@ class ApplicabilityDomain:
                                    or any(f"{a}|{b}" not in pairs for a in m for b in dk))
             return hit
 
+        if isinstance(chemistry, np.ndarray) and chemistry.dtype == object and chemistry.ndim == 1:
+            codes, uniques = pd.factorize(chemistry)  # screening batches repeat a few chemistries
+            return np.array([one(m, dk) for m, dk in uniques], dtype=bool)[codes] if len(codes) else \
+                np.zeros(0, dtype=bool)
         return np.array([one(m, dk) for m, dk in chemistry], dtype=bool)
 
     def assess(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]],

@@ -50,6 +50,7 @@ from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
 from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
 from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
+from mlglass.models.tree_bins import RowClasses, SplitBins
 from mlglass.records import CompoundRecord
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
@@ -68,6 +69,10 @@ _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
+#: Heads that read the record descriptors (one descriptor matrix): their rows are grouped into tree classes.
+_ROW_VIEW_HEADS = ("tm", "tg", "melt", "tm_aft", "td_row")
+#: Distinct compositions from which :meth:`GlassPredictor.predict` groups rows into tree classes (exact either way).
+TREE_CLASS_MIN_ROWS = 2048
 
 
 def default_model_dir() -> Path:
@@ -162,11 +167,14 @@ class _Head:
         self.platt = tuple(platt) if platt is not None else None
         self.constant = constant
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, classes: RowClasses | None = None) -> np.ndarray:
+        """Predictions for ``X``; with ``classes`` (of ``X``, :mod:`mlglass.models.tree_bins`) one per class."""
         if self.booster is None:
             return np.full(len(X), self.constant if self.constant is not None else np.nan)
         if len(X) == 0:
             return np.zeros(0)
+        if classes is not None:
+            return classes.broadcast(self.predict(classes.rep))
         out = self.booster.inplace_predict(X, missing=np.nan)
         out = np.asarray(out, dtype=float)
         if self.platt is not None:
@@ -362,19 +370,20 @@ class GlassPredictor:
         return cache[name]
 
     def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
-                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None
-                       ) -> dict[str, np.ndarray]:
+                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None,
+                       classes: RowClasses | None = None) -> dict[str, np.ndarray]:
         """Predictions for a descriptor matrix (rows of NaN give NaN).
 
         With ``chemistry`` (one ``(metals, donor kinds)`` pair per row, see
         :func:`mlglass.models.domain.record_chemistry`) and a bundle with domain data, the
         intervals widen with the distance to the training data and ``tm_domain``,
-        ``tg_domain``, ``domain`` are returned too.
+        ``tg_domain``, ``domain`` are returned too. ``classes`` (:meth:`row_classes` of ``X``) makes
+        each tree class predicted once; the result is identical.
         """
         cov = self.coverage if coverage is None else coverage
         X = np.asarray(X, dtype=np.float32)
-        tm = self.heads["tm"].predict(X)
-        tg_raw = self.heads["tg"].predict(X)
+        tm = self.heads["tm"].predict(X, classes)
+        tg_raw = self.heads["tg"].predict(X, classes)
         extra: dict[str, np.ndarray] = {}
         dom_tm, dom_tg = self.domain("tm"), self.domain("tg")
         if chemistry is not None and dom_tm is not None and dom_tg is not None and len(X):
@@ -391,7 +400,7 @@ class GlassPredictor:
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
         tm_lo, tm_hi = tm - q_tm, tm + q_tm
         tg, tg_lo, tg_hi = cap_tg_interval(tg_raw, q_tg, tm, tm_hi, cap)
-        p = self.heads["melt"].predict(X)
+        p = self.heads["melt"].predict(X, classes)
         if td_c is not None:
             sigma = self.heads["tm"].halfwidth(0.8) / _Z80
             td = np.asarray(td_c, dtype=float)
@@ -411,6 +420,19 @@ class GlassPredictor:
                 v[empty] = ""
         out.update(extra)
         return out
+
+    def row_classes(self, X: np.ndarray) -> RowClasses:
+        """Tree-equivalence classes of descriptor rows for the heads that read the record descriptors.
+
+        Rows in one class get identical predictions from every such head
+        (:mod:`mlglass.models.tree_bins`), so each class is predicted once.
+        """
+        bins = self.__dict__.get("_row_bins")
+        if bins is None:
+            boosters = [self.heads[h].booster for h in _ROW_VIEW_HEADS if h in self.heads]
+            bins = self.__dict__["_row_bins"] = SplitBins.from_boosters(
+                [b for b in boosters if b is not None], len(self.feature_labels))
+        return bins.classes(X)
 
     @property
     def has_decomposition(self) -> bool:
@@ -464,14 +486,17 @@ class GlassPredictor:
             errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
         chem = cand.chemistry
+        classes = self.row_classes(table) if len(table) >= TREE_CLASS_MIN_ROWS else None
         preds = self.predict_matrix(table[index], coverage=coverage, chemistry=chem,
-                                    td_c=None if self.has_decomposition else td)
+                                    td_c=None if self.has_decomposition else td,
+                                    classes=None if classes is None else classes.take(index))
         for col, values in preds.items():
             out[col] = values
         out["oxidation_state_used"] = cand.oxidation_used
         out["oxidation_state_method"] = cand.oxidation_method
         if self.has_decomposition:
-            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage)
+            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
+                                      classes)
         else:  # a bundle without Td models: only a given td_c
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
             dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
@@ -504,6 +529,8 @@ class GlassPredictor:
     def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         from mlglass.models.decomposition import graph_matrix, struct_matrix
 
+        if not frame.columns.isin([*STRUCT_COLUMNS, *GRAPH_COLUMNS]).any():  # no structure: no CIF-view row
+            return np.empty((len(frame), 0)), np.empty(0, dtype=int)
         struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
         booster = self.heads["td_cif"].booster
         if booster is not None:  # a bundle from before the graph descriptors uses the first five only
@@ -514,13 +541,14 @@ class GlassPredictor:
         """Graph descriptors and the rows without a Td that have them (empty without a ``td_struct`` head)."""
         from mlglass.models.decomposition import graph_matrix
 
-        if "td_struct" not in self.heads:
+        if "td_struct" not in self.heads or not frame.columns.isin(GRAPH_COLUMNS).any():
             return np.empty((0, len(GRAPH_COLUMNS))), np.empty(0, int)
         graph = graph_matrix(frame)
         return graph, np.flatnonzero(np.isfinite(graph).any(axis=1) & ~np.isfinite(td))
 
     def _decomposition(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, td_given: np.ndarray | None,
-                       tm: np.ndarray, coverage: float | None) -> dict[str, np.ndarray]:
+                       tm: np.ndarray, coverage: float | None, classes: RowClasses | None = None
+                       ) -> dict[str, np.ndarray]:
         """Td (CIF view where the row has structure descriptors, else table-row view), window and p_melt."""
         from mlglass.models.censored import MonotoneCalibrator, prob_tm_below_td
 
@@ -529,7 +557,7 @@ class GlassPredictor:
         n = len(index)
         empty_u = ~np.isfinite(table).any(axis=1) if table.size else np.ones(len(table), bool)
         row_head, cif_head = self.heads["td_row"], self.heads["td_cif"]
-        td_u = row_head.predict(table32)
+        td_u = row_head.predict(table32, classes)
         td_u[empty_u] = np.nan
         td = td_u[index].astype(float)
         half = np.full(n, row_head.halfwidth(cov))
@@ -560,8 +588,10 @@ class GlassPredictor:
         sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
         margin_u = np.full(len(table), np.nan)
         if len(table) and aft.booster is not None:
-            margin_u = np.asarray(aft.booster.inplace_predict(table32, missing=np.nan, predict_type="margin"),
+            rows_in = table32 if classes is None else classes.rep
+            margin_u = np.asarray(aft.booster.inplace_predict(rows_in, missing=np.nan, predict_type="margin"),
                                   dtype=float)
+            margin_u = margin_u if classes is None else classes.broadcast(margin_u)
             margin_u[empty_u] = np.nan
         p = prob_tm_below_td(margin_u[index], sigma, td, sd)
         cal = dec.get("calibration")
