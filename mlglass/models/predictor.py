@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,15 @@ import xgboost as xgb
 from mlglass.candidates import CandidateBatch
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
-from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
-from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
+from mlglass.models.boosting import FittedBooster, make_estimator
+from mlglass.models.persistence import (
+    FORMAT_VERSION,
+    booster_from_bytes,
+    read_booster_bytes,
+    read_metadata,
+    save_booster,
+    write_metadata,
+)
 from mlglass.models.tree_bins import RowClasses, SplitBins
 from mlglass.records import CompoundRecord
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
@@ -67,6 +75,8 @@ _PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
+#: Heads used only for rows with a structure (CIF): their boosters are built on first use.
+_LAZY_HEADS = {"td_cif", "td_struct"}
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
 #: Heads that read the record descriptors (one descriptor matrix): their rows are grouped into tree classes.
@@ -157,39 +167,6 @@ def as_candidate_frame(X: Any) -> pd.DataFrame:
                     "CompoundRecord objects")
 
 
-class _Head:
-    """One fitted booster plus its calibration (no sklearn objects: loadable from JSON)."""
-
-    def __init__(self, booster: xgb.Booster | None, *, residuals: Sequence[float] | np.ndarray = (),
-                 platt: Sequence[float] | None = None, constant: float | None = None):
-        self.booster = booster
-        self.residuals = np.asarray(residuals, dtype=float)
-        self.platt = tuple(platt) if platt is not None else None
-        self.constant = constant
-
-    def predict(self, X: np.ndarray, classes: RowClasses | None = None) -> np.ndarray:
-        """Predictions for ``X``; with ``classes`` (of ``X``, :mod:`mlglass.models.tree_bins`) one per class."""
-        if self.booster is None:
-            return np.full(len(X), self.constant if self.constant is not None else np.nan)
-        if len(X) == 0:
-            return np.zeros(0)
-        if classes is not None:
-            return classes.broadcast(self.predict(classes.rep))
-        out = self.booster.inplace_predict(X, missing=np.nan)
-        out = np.asarray(out, dtype=float)
-        if self.platt is not None:
-            out = _apply_platt(out, (self.platt[0], self.platt[1]))
-        return out
-
-    def halfwidth(self, coverage: float) -> float:
-        return conformal_quantile(self.residuals, check_coverage(coverage))
-
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        if self.booster is None or len(X) == 0:
-            return np.zeros((len(X), X.shape[1] + 1))
-        return self.booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
-
-
 class GlassPredictor:
     """Predict Tm, Tg (degC, with intervals) and the probability of melting before decomposition.
 
@@ -201,7 +178,7 @@ class GlassPredictor:
     >>> p.predict(["Zn(Im)1.75(bIm)0.25"])[["tm_c", "tm_lo_c", "tm_hi_c", "p_melt"]]  # doctest: +SKIP
     """
 
-    def __init__(self, heads: dict[str, _Head], *, metadata: dict[str, Any] | None = None,
+    def __init__(self, heads: dict[str, FittedBooster], *, metadata: dict[str, Any] | None = None,
                  featurizer: GlassFeaturizer | None = None):
         self.heads = heads
         self.metadata = metadata or {}
@@ -241,22 +218,21 @@ class GlassPredictor:
         params = params or {}
         featurizer = GlassFeaturizer()
         sets, labels = build_training_sets(data, featurizer)
-        heads: dict[str, _Head] = {}
+        heads: dict[str, FittedBooster] = {}
         info: dict[str, Any] = {}
         for name in ("tm", "tg"):
             ts = sets[name]
-            est = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params.get(name, {}))
+            est = make_estimator("regressor", coverage=coverage, random_state=seed, n_jobs=n_jobs,
+                                 **params.get(name, {}))
             est.fit(ts.X, ts.y, groups=ts.groups)
-            heads[name] = _Head(est.booster_.get_booster(), residuals=est.residuals_)
+            heads[name] = est.fitted_
             info[name] = {"n_train": int(len(ts.y)), "excluded": ts.excluded, "params": est.get_params(),
                           "interval_halfwidth_c": est.interval_halfwidth(coverage)}
         ts = sets["melt"]
-        clf = BoostedClassifier(random_state=seed, n_jobs=n_jobs, **params.get("melt", {}))
+        clf = make_estimator("classifier", random_state=seed, n_jobs=n_jobs, **params.get("melt", {}))
         clf.fit(ts.X, ts.y, groups=ts.groups)
-        if clf.booster_ is None:
-            heads["melt"] = _Head(None, constant=float(clf.classes_[0]))
-        else:
-            heads["melt"] = _Head(clf.booster_.get_booster(), platt=clf.platt_)
+        one_class = FittedBooster(None, constant=float(clf.classes_[0])) if clf.booster_ is None else None
+        heads["melt"] = one_class or clf.fitted_
         info["melt"] = {"n_train": int(len(ts.y)), "n_positive": int(ts.y.sum()), "excluded": ts.excluded,
                         "params": clf.get_params(), "platt": clf.platt_}
         metadata_domain = _fit_domains(sets, labels, params, seed=seed, coverage=coverage)
@@ -293,8 +269,7 @@ class GlassPredictor:
         meta = dict(self.metadata)
         files = {}
         for name, head in self.heads.items():
-            entry: dict[str, Any] = {"residuals": head.residuals.tolist(), "platt": head.platt,
-                                     "constant": head.constant}
+            entry: dict[str, Any] = head.calibration()
             if head.booster is not None:
                 entry["sha256"] = save_booster(head.booster, folder, name)
                 entry["file"] = f"{name}.json"
@@ -320,27 +295,31 @@ class GlassPredictor:
                 or (set(files) & _DECOMPOSITION_HEADS and set(files) & _DECOMPOSITION_HEADS != _DECOMPOSITION_HEADS):
             raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models "
                                  "(and optionally all of td_cif, td_row, tm_aft)")
+        from mlglass.models.decomposition import struct_feature_labels
+
+        n_row = len(featurizer.feature_labels())
         heads = {}
         for name, entry in files.items():
             if not isinstance(entry, dict):
                 raise ModelFileError(f"{folder}/metadata.json: entry {name!r} is not an object")
-            booster = load_booster(folder, entry) if entry.get("file") is not None else None
-            from mlglass.models.decomposition import struct_feature_labels
-
-            n_expected = {"td_cif": len(featurizer.feature_labels()) + len(struct_feature_labels()),
-                          "td_struct": len(GRAPH_COLUMNS)}.get(name, len(featurizer.feature_labels()))
-            legacy_cif = name == "td_cif" and booster is not None \
-                and booster.num_features() == len(featurizer.feature_labels()) + len(STRUCT_COLUMNS)
-            if booster is not None and booster.num_features() != n_expected and not legacy_cif:
-                raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
-                                     f"this mlglass makes {n_expected}")
             try:
                 residuals = [float(r) for r in entry.get("residuals") or []]
                 platt = entry.get("platt")
                 platt = None if platt is None else [float(platt[0]), float(platt[1])]
             except (TypeError, ValueError, IndexError):
                 raise ModelFileError(f"{folder}/metadata.json: bad calibration data for {name!r}") from None
-            heads[name] = _Head(booster, residuals=residuals, platt=platt, constant=entry.get("constant"))
+            n_expected = {"td_cif": n_row + len(struct_feature_labels()),
+                          "td_struct": len(GRAPH_COLUMNS)}.get(name, n_row)
+            legacy = n_row + len(STRUCT_COLUMNS) if name == "td_cif" else n_expected
+            if entry.get("file") is None:
+                heads[name] = FittedBooster(None, residuals=residuals, platt=platt, constant=entry.get("constant"))
+                continue
+            data = read_booster_bytes(folder, entry)  # size and SHA-256 checked now, for every file
+            path = folder / str(entry["file"])
+            loader = partial(_checked_booster, data, path, {n_expected, legacy})
+            heads[name] = FittedBooster(residuals=residuals, platt=platt, constant=entry.get("constant"),
+                                        loader=loader) if name in _LAZY_HEADS \
+                else FittedBooster(loader(), residuals=residuals, platt=platt, constant=entry.get("constant"))
         return cls(heads, metadata=meta, featurizer=featurizer)
 
     @classmethod
@@ -588,10 +567,7 @@ class GlassPredictor:
         sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
         margin_u = np.full(len(table), np.nan)
         if len(table) and aft.booster is not None:
-            rows_in = table32 if classes is None else classes.rep
-            margin_u = np.asarray(aft.booster.inplace_predict(rows_in, missing=np.nan, predict_type="margin"),
-                                  dtype=float)
-            margin_u = margin_u if classes is None else classes.broadcast(margin_u)
+            margin_u = aft.predict_margin(table32, classes)
             margin_u[empty_u] = np.nan
         p = prob_tm_below_td(margin_u[index], sigma, td, sd)
         cal = dec.get("calibration")
@@ -658,7 +634,16 @@ def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, cove
         chem = [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
         dist, res = grouped_cv_calibration(
             ts.X, ts.y, ts.groups, labels, seed=seed,
-            make_model=lambda name=name: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
-                                                             "calibration_folds": 0}))
+            make_model=lambda name=name: make_estimator("regressor", **{"random_state": seed, **params.get(name, {}),
+                                                                        "calibration_folds": 0}))
         out[name] = ApplicabilityDomain(coverage=coverage).fit(ts.X, labels, chem, dist, res).to_dict()
     return out
+
+
+def _checked_booster(data: bytes, path: Path, n_features: set[int]) -> xgb.Booster:
+    """Build a booster from checked bytes and refuse one made for another descriptor set."""
+    booster = booster_from_bytes(data, path)
+    if booster.num_features() not in n_features:
+        raise ModelFileError(f"{path}: model expects {booster.num_features()} features, "
+                             f"this mlglass makes {min(n_features)}")
+    return booster
