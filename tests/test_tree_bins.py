@@ -16,7 +16,7 @@ def _booster(seed: int, n_features: int = 6, depth: int = 4) -> xgb.Booster:
     X = rng.normal(size=(400, n_features))
     X[rng.random(X.shape) < 0.1] = np.nan
     y = np.nansum(X[:, :3], axis=1) + rng.normal(scale=0.1, size=400)
-    return xgb.train({"max_depth": depth, "eta": 0.3, "seed": seed, "missing": np.nan},
+    return xgb.train({"max_depth": depth, "eta": 0.3, "seed": seed},
                      xgb.DMatrix(X, label=y, missing=np.nan), num_boost_round=40)
 
 
