@@ -28,6 +28,8 @@ import xgboost as xgb
 
 __all__ = ["SplitBins", "RowClasses", "factorize_rows"]
 
+_PACK_LIMIT = 2 ** 62  # packed class keys stay below this (int64)
+
 
 @dataclass(frozen=True)
 class RowClasses:
@@ -124,25 +126,29 @@ class SplitBins:
         """Tree-equivalence classes of the rows of ``X`` (cast to float32 first, as xgboost does).
 
         Two rows share a class when, for every split feature, the same number of thresholds is
-        <= the value (NaN: its own code, the default branch). Cost: one ``searchsorted`` and one
-        factorisation per split feature.
+        <= the value (NaN: its own code, the default branch). Cost: one ``searchsorted`` per split
+        feature; the codes are packed into int64 keys and factorised when a key would overflow.
         """
         X32 = np.asarray(X, dtype=np.float32)
         if X32.ndim != 2 or X32.shape[1] != self.n_features:
             raise ValueError(f"expected a matrix with {self.n_features} columns, got shape {X32.shape}")
         n = len(X32)
         key = np.zeros(n, dtype=np.int64)
-        n_keys = 1
+        n_keys = 1  # key < n_keys; codes are packed into one int64 until it would overflow, then factorised
         for j, th in self.thresholds.items():
             col = X32[:, j]
             code = np.searchsorted(th, col, side="right").astype(np.int64)
             code[np.isnan(col)] = len(th) + 1
-            combined = key * (len(th) + 2) + code
-            key, uniques = pd.factorize(combined, sort=False)
-            key = key.astype(np.int64)
-            n_keys = len(uniques)
-            if n_keys == n:  # every row already its own class
-                break
+            if n_keys * (len(th) + 2) >= _PACK_LIMIT:
+                key, uniques = pd.factorize(key, sort=False)
+                key = key.astype(np.int64)
+                n_keys = len(uniques)
+                if n_keys == n:  # every row already its own class
+                    break
+            key = key * (len(th) + 2) + code
+            n_keys *= len(th) + 2
+        key, uniques = pd.factorize(key, sort=False)
+        n_keys = len(uniques)
         first = np.zeros(n_keys, dtype=np.intp)
         if n:
             # first row of each class: the classes are numbered in order of first appearance
