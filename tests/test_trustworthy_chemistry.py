@@ -154,9 +154,10 @@ def test_no_library_name_is_the_smiles_of_another_species():
 
 # ------------------------------------------------------------------- Tg cap
 def test_capped_tg_interval_brackets_the_estimate():
-    from mlglass.models.predictor import GlassPredictor, _Head
+    from mlglass.models.boosting import FittedBooster
+    from mlglass.models.predictor import GlassPredictor
 
-    class Fixed(_Head):
+    class Fixed(FittedBooster):
         def __init__(self, value, residuals):
             super().__init__(None, residuals=residuals, constant=value)
 

@@ -16,6 +16,7 @@ Platt, "Probabilistic outputs for support vector machines", 1999.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["BoostedRegressor", "BoostedClassifier", "conformal_quantile", "BOOSTER_PARAMS"]
+__all__ = ["BoostedRegressor", "BoostedClassifier", "FittedBooster", "make_estimator", "conformal_quantile",
+           "BOOSTER_PARAMS"]
 
 #: Hyperparameters shared by both estimators (tuned by ``mlglass tune``).
 BOOSTER_PARAMS = ("n_estimators", "max_depth", "learning_rate", "subsample", "colsample_bytree",
@@ -71,6 +73,88 @@ def _splitter(y: np.ndarray, groups: np.ndarray | None, n_splits: int, seed: int
     if n_splits < 2:
         return None, None
     return KFold(n_splits=n_splits, shuffle=True, random_state=seed), None
+
+
+class FittedBooster:
+    """A fitted boosted model as it is saved and loaded: one xgboost booster plus its calibration.
+
+    The one implementation of prediction, Platt scaling, conformal half-widths and SHAP
+    contributions: :class:`BoostedRegressor` and :class:`BoostedClassifier` delegate to it after
+    fitting, and :class:`~mlglass.models.predictor.GlassPredictor` holds one per model, loaded from
+    xgboost JSON plus JSON metadata (never pickled).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster or None
+        ``None`` for a constant model (a classifier trained on one class).
+    residuals : array-like, optional
+        Absolute out-of-fold residuals calibrating the split-conformal interval (target units).
+    platt : (slope, intercept), optional
+        Platt scaling of a probability (applied to its logit).
+    constant : float, optional
+        Prediction of a model without booster.
+    loader : callable, optional
+        Builds the booster on first use (a bundle loads rarely used models lazily).
+    """
+
+    def __init__(self, booster: xgb.Booster | None = None, *, residuals: Any = (),
+                 platt: tuple[float, float] | list[float] | None = None, constant: float | None = None,
+                 loader: Callable[[], xgb.Booster] | None = None):
+        self._booster = booster
+        self._loader = loader
+        self.residuals = np.asarray(residuals, dtype=float)
+        self.platt = None if platt is None else (float(platt[0]), float(platt[1]))
+        self.constant = constant
+
+    @property
+    def booster(self) -> xgb.Booster | None:
+        """The xgboost booster (built by ``loader`` on first access)."""
+        if self._booster is None and self._loader is not None:
+            self._booster, self._loader = self._loader(), None
+        return self._booster
+
+    @property
+    def loaded(self) -> bool:
+        """False while a lazily loaded booster has not been built yet."""
+        return self._loader is None
+
+    def predict(self, X: np.ndarray, classes: Any = None) -> np.ndarray:
+        """Predictions (target units, or calibrated probability) for the rows of ``X``.
+
+        ``classes`` (:class:`mlglass.models.tree_bins.RowClasses` of ``X``) predicts one row per
+        tree-equivalence class; the result is identical.
+        """
+        if self.booster is None:
+            return np.full(len(X), self.constant if self.constant is not None else np.nan)
+        if len(X) == 0:
+            return np.zeros(0)
+        if classes is not None:
+            return classes.broadcast(self.predict(classes.rep))
+        out = np.asarray(self.booster.inplace_predict(X, missing=np.nan), dtype=float)
+        return out if self.platt is None else _apply_platt(out, self.platt)
+
+    def predict_margin(self, X: np.ndarray, classes: Any = None) -> np.ndarray:
+        """Untransformed margins (e.g. ln(Tm/K) of the censored AFT model); NaN without booster."""
+        if self.booster is None or len(X) == 0:
+            return np.full(len(X), np.nan)
+        if classes is not None:
+            return classes.broadcast(self.predict_margin(classes.rep))
+        return np.asarray(self.booster.inplace_predict(X, missing=np.nan, predict_type="margin"), dtype=float)
+
+    def halfwidth(self, coverage: float) -> float:
+        """Split-conformal half-width at ``coverage`` (target units; inf without enough residuals)."""
+        return conformal_quantile(self.residuals, coverage)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """SHAP contributions per feature (last column: bias), via xgboost ``pred_contribs``."""
+        if self.booster is None or len(X) == 0:
+            return np.zeros((len(X), np.shape(X)[1] + 1))
+        return self.booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+
+    def calibration(self) -> dict[str, Any]:
+        """JSON-safe calibration state (what the bundle metadata stores beside the booster file)."""
+        return {"residuals": self.residuals.tolist(), "platt": None if self.platt is None else list(self.platt),
+                "constant": self.constant}
 
 
 class _BoostedBase(BaseEstimator):
@@ -152,18 +236,19 @@ class BoostedRegressor(RegressorMixin, _BoostedBase):
                     oof[te] = model.predict(X[te])
                 residuals = np.abs(y - oof)
         self.residuals_ = residuals
+        self.fitted_ = FittedBooster(self.booster_.get_booster(), residuals=residuals)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Point predictions (target units)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.booster_.predict(X).astype(float)
+        return self.fitted_.predict(X)
 
     def interval_halfwidth(self, coverage: float | None = None) -> float:
         """Half-width of the conformal interval at ``coverage`` (target units)."""
         check_is_fitted(self)
-        return conformal_quantile(self.residuals_, self.coverage if coverage is None else coverage)
+        return self.fitted_.halfwidth(self.coverage if coverage is None else coverage)
 
     def predict_interval(self, X: Any, coverage: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Predictions with lower and upper bounds of nominal ``coverage``.
@@ -180,7 +265,7 @@ class BoostedRegressor(RegressorMixin, _BoostedBase):
         """SHAP contributions per feature (last column: bias), via xgboost ``pred_contribs``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.booster_.get_booster().predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+        return self.fitted_.contributions(X)
 
 
 class BoostedClassifier(ClassifierMixin, _BoostedBase):
@@ -238,6 +323,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         self.platt_ = None
         if len(self.classes_) < 2:
             self.booster_ = None
+            self.fitted_ = FittedBooster(None)
             return self
         self.booster_ = xgb.XGBClassifier(**self._xgb_params()).fit(X, codes, sample_weight=self._weights(codes))
         if len(self.classes_) == 2 and self.calibration_folds >= 2:
@@ -255,6 +341,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
                     oof[te] = model.predict_proba(X[te])[:, 1]
                 if ok and np.isfinite(oof).all():
                     self.platt_ = _fit_platt(oof, codes)
+        self.fitted_ = FittedBooster(self.booster_.get_booster(), platt=self.platt_)
         return self
 
     def _weights(self, codes: np.ndarray) -> np.ndarray | None:
@@ -263,20 +350,16 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         counts = np.bincount(codes)
         return (len(codes) / (len(counts) * counts))[codes]
 
-    def _raw_proba(self, X: np.ndarray) -> np.ndarray:
-        if self.booster_ is None:
-            return np.ones((len(X), 1))
-        return self.booster_.predict_proba(X)
-
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (columns in ``classes_`` order), calibrated for binary problems."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        proba = self._raw_proba(X)
-        if self.platt_ is not None:
-            p1 = _apply_platt(proba[:, 1], self.platt_)
-            proba = np.column_stack([1 - p1, p1])
-        return proba
+        if self.booster_ is None:
+            return np.ones((len(X), 1))
+        if len(self.classes_) > 2:
+            return self.booster_.predict_proba(X)
+        p1 = self.fitted_.predict(X)  # Platt-calibrated when calibration was possible
+        return np.column_stack([1 - p1, p1])
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
@@ -287,9 +370,7 @@ class BoostedClassifier(ClassifierMixin, _BoostedBase):
         """SHAP contributions to the log-odds of the positive class (binary); last column: bias."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        if self.booster_ is None:
-            return np.zeros((len(X), X.shape[1] + 1))
-        return self.booster_.get_booster().predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
+        return self.fitted_.contributions(X)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -307,3 +388,26 @@ def _fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _apply_platt(p: np.ndarray, platt: tuple[float, float]) -> np.ndarray:
     a, b = platt
     return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
+
+
+def make_estimator(kind: str, **params: Any) -> Any:
+    """The one factory of the package's boosted estimators.
+
+    Parameters
+    ----------
+    kind : {"regressor", "classifier", "censored"}
+        Conformal regressor (Tm, Tg, Td), Platt-calibrated classifier (melts), or the censored
+        AFT regressor of Tm (:class:`mlglass.models.censored.CensoredTmRegressor`).
+    **params
+        Hyperparameters of that estimator (``random_state``, ``n_jobs``, ``coverage``, booster
+        parameters, ...).
+    """
+    if kind == "regressor":
+        return BoostedRegressor(**params)
+    if kind == "classifier":
+        return BoostedClassifier(**params)
+    if kind == "censored":
+        from mlglass.models.censored import CensoredTmRegressor
+
+        return CensoredTmRegressor(**params)
+    raise ValueError(f"kind must be 'regressor', 'classifier' or 'censored', got {kind!r}")

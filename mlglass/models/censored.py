@@ -52,9 +52,15 @@ def prob_tm_below_td(margin: np.ndarray, sigma: float, td_c: np.ndarray, td_sd_c
 
     NaN where ``margin`` or ``td_c`` is NaN. A zero ``td_sd_c`` means Td is known exactly.
     """
+    from mlglass.models.tree_bins import factorize_rows
+
     margin = np.asarray(margin, dtype=float)
     td = np.asarray(td_c, dtype=float)
     sd = np.broadcast_to(np.asarray(td_sd_c, dtype=float), td.shape)
+    if len(td) > 1024:  # each distinct (margin, Td, sd) once: screening rows repeat them (tree classes)
+        codes, first = factorize_rows(margin, td, sd)
+        if len(first) < len(td):
+            return prob_tm_below_td(margin[first], sigma, td[first], sd[first])[codes]
     nodes = td[:, None] + np.sqrt(2.0) * np.nan_to_num(sd)[:, None] * _GH_X[None, :]
     p = (aft_cdf(margin[:, None], sigma, nodes) * _GH_W[None, :]).sum(axis=1) / np.sqrt(np.pi)
     return np.where(np.isfinite(margin) & np.isfinite(td), p, np.nan)

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from mlglass.featurize import GlassFeaturizer
-from mlglass.models.boosting import BoostedRegressor
+from mlglass.models.boosting import BoostedRegressor, make_estimator
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
 __all__ = ["ThermalSet", "featurize_thermal", "struct_matrix", "graph_matrix", "fit_td_regressors", "TD_PARAMS",
@@ -185,12 +185,12 @@ def fit_td_regressors(ts: ThermalSet, *, splits: tuple[str, ...] = TRAIN_SPLITS,
     m = ts.mask(splits)
     out = {}
     for name, X in (("td_cif", ts.X_cif), ("td_row", ts.X_row)):
-        out[name] = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params).fit(
+        out[name] = make_estimator("regressor", coverage=coverage, random_state=seed, n_jobs=n_jobs, **params).fit(
             X[m], ts.y[m])
     g = ts.graph_mask(splits)
     if g.sum() >= 10:
-        out["td_struct"] = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params).fit(
-            ts.G_X[g], ts.G_y[g])
+        out["td_struct"] = make_estimator("regressor", coverage=coverage, random_state=seed, n_jobs=n_jobs,
+                                          **params).fit(ts.G_X[g], ts.G_y[g])
     return out
 
 

@@ -63,15 +63,15 @@ def train_decomposition_heads(data: pd.DataFrame, thermal: pd.DataFrame, featuri
     params = params or {}
     td_params = {**TD_PARAMS, **params.get("td", {})}
     aft_params = {**TM_AFT_PARAMS, **params.get("tm_aft", {})}
-    from mlglass.models.predictor import _Head
+    from mlglass.models.boosting import FittedBooster
     from mlglass.models.training_sets import frame_hash
 
     ts = featurize_thermal(thermal, featurizer)
     td_models = fit_td_regressors(ts, coverage=coverage, seed=seed, n_jobs=n_jobs, params=td_params)
     X_glasses = glass_features(data, featurizer)
     aft, counts = fit_tm_aft(data, X_glasses, ts, td_models["td_row"], seed=seed, n_jobs=n_jobs, params=aft_params)
-    heads = {name: _Head(m.booster_.get_booster(), residuals=m.residuals_) for name, m in td_models.items()}
-    heads["tm_aft"] = _Head(aft.booster_)
+    heads: dict[str, FittedBooster] = {name: m.fitted_ for name, m in td_models.items()}
+    heads["tm_aft"] = FittedBooster(aft.booster_)
     m = ts.mask(TRAIN_SPLITS)
     info = {
         "thermal_sha256": frame_hash(thermal), "thermal_rows": int(len(thermal)),

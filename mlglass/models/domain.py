@@ -44,6 +44,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["DOMAIN_DESCRIPTORS", "GROUP_DISTANCE", "ApplicabilityDomain", "chemistry_groups", "scaled_space",
            "record_chemistry", "grouped_cv_calibration", "DOMAIN_BINS"]
@@ -183,10 +184,13 @@ class ApplicabilityDomain:
             return np.full(len(Z), np.inf)
         k = min(self.k, len(self.Z_))
         out = np.empty(len(Z))
-        step = 4096  # bounded memory for large screening chunks
+        step = 8192  # bounded memory for large screening chunks
+        b2 = (self.Z_ * self.Z_).sum(axis=1)[None, :]
         for s in range(0, len(Z), step):
-            D = _pairwise(Z[s:s + step], self.Z_)
-            out[s:s + step] = np.partition(D, k - 1, axis=1)[:, :k].mean(axis=1)
+            A = Z[s:s + step]
+            sq = (A * A).sum(axis=1)[:, None] + b2 - 2.0 * (A @ self.Z_.T)  # squared distances
+            nearest = np.partition(sq, k - 1, axis=1)[:, :k]  # sqrt is monotone: the same k neighbours
+            out[s:s + step] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
         return out
 
     def novel(self, chemistry: Iterable[tuple[frozenset, frozenset]]) -> np.ndarray:
@@ -202,6 +206,10 @@ class ApplicabilityDomain:
                                    or any(f"{a}|{b}" not in pairs for a in m for b in dk))
             return hit
 
+        if isinstance(chemistry, np.ndarray) and chemistry.dtype == object and chemistry.ndim == 1:
+            codes, uniques = pd.factorize(chemistry)  # screening batches repeat a few chemistries
+            return np.array([one(m, dk) for m, dk in uniques], dtype=bool)[codes] if len(codes) else \
+                np.zeros(0, dtype=bool)
         return np.array([one(m, dk) for m, dk in chemistry], dtype=bool)
 
     def assess(self, X: np.ndarray, chemistry: Sequence[tuple[frozenset, frozenset]],

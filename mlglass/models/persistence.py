@@ -148,9 +148,9 @@ def _read_sealed(folder: Path, name: str, files: dict[str, dict[str, Any]]) -> b
     return data
 
 
-def load_booster(folder: Path, entry: dict[str, Any], manifest: dict[str, dict[str, Any]] | None = None
-                 ) -> xgb.Booster:
-    """Load one booster after checking its name, the manifest (size, SHA-256) and the metadata's SHA-256."""
+def read_booster_bytes(folder: Path, entry: dict[str, Any], manifest: dict[str, dict[str, Any]] | None = None
+                       ) -> bytes:
+    """Bytes of one booster file after checking its name, the manifest (size, SHA-256) and the metadata's SHA-256."""
     folder = Path(folder)
     path = _safe_member(folder, entry.get("file"))
     data = _read_sealed(folder, entry["file"], manifest if manifest is not None else read_manifest(folder))
@@ -158,12 +158,23 @@ def load_booster(folder: Path, entry: dict[str, Any], manifest: dict[str, dict[s
     if digest != entry.get("sha256"):
         raise ModelFileError(f"{path}: SHA-256 {digest[:12]}... does not match the metadata "
                              f"({str(entry.get('sha256'))[:12]}...); the file was altered or truncated")
+    return data
+
+
+def booster_from_bytes(data: bytes, path: str | os.PathLike) -> xgb.Booster:
+    """An xgboost booster from checked JSON bytes (``path`` names the file in errors)."""
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(data))
     except xgb.core.XGBoostError as err:
         raise ModelFileError(f"{path}: not a valid xgboost JSON model ({str(err).splitlines()[0]})") from None
     return booster
+
+
+def load_booster(folder: Path, entry: dict[str, Any], manifest: dict[str, dict[str, Any]] | None = None
+                 ) -> xgb.Booster:
+    """Load one booster after checking its name, the manifest (size, SHA-256) and the metadata's SHA-256."""
+    return booster_from_bytes(read_booster_bytes(folder, entry, manifest), Path(folder) / str(entry.get("file")))
 
 
 def jsonable(obj: Any) -> Any:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,16 @@ import xgboost as xgb
 from mlglass.candidates import CandidateBatch
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
-from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, _apply_platt, conformal_quantile
-from mlglass.models.persistence import FORMAT_VERSION, load_booster, read_metadata, save_booster, write_metadata
+from mlglass.models.boosting import FittedBooster, make_estimator
+from mlglass.models.persistence import (
+    FORMAT_VERSION,
+    booster_from_bytes,
+    read_booster_bytes,
+    read_metadata,
+    save_booster,
+    write_metadata,
+)
+from mlglass.models.tree_bins import RowClasses, SplitBins
 from mlglass.records import CompoundRecord
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
@@ -66,8 +75,14 @@ _PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
+#: Heads used only for rows with a structure (CIF): their boosters are built on first use.
+_LAZY_HEADS = {"td_cif", "td_struct"}
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
+#: Heads that read the record descriptors (one descriptor matrix): their rows are grouped into tree classes.
+_ROW_VIEW_HEADS = ("tm", "tg", "melt", "tm_aft", "td_row")
+#: Distinct compositions from which :meth:`GlassPredictor.predict` groups rows into tree classes (exact either way).
+TREE_CLASS_MIN_ROWS = 2048
 
 
 def default_model_dir() -> Path:
@@ -152,36 +167,6 @@ def as_candidate_frame(X: Any) -> pd.DataFrame:
                     "CompoundRecord objects")
 
 
-class _Head:
-    """One fitted booster plus its calibration (no sklearn objects: loadable from JSON)."""
-
-    def __init__(self, booster: xgb.Booster | None, *, residuals: Sequence[float] | np.ndarray = (),
-                 platt: Sequence[float] | None = None, constant: float | None = None):
-        self.booster = booster
-        self.residuals = np.asarray(residuals, dtype=float)
-        self.platt = tuple(platt) if platt is not None else None
-        self.constant = constant
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        if self.booster is None:
-            return np.full(len(X), self.constant if self.constant is not None else np.nan)
-        if len(X) == 0:
-            return np.zeros(0)
-        out = self.booster.inplace_predict(X, missing=np.nan)
-        out = np.asarray(out, dtype=float)
-        if self.platt is not None:
-            out = _apply_platt(out, (self.platt[0], self.platt[1]))
-        return out
-
-    def halfwidth(self, coverage: float) -> float:
-        return conformal_quantile(self.residuals, check_coverage(coverage))
-
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        if self.booster is None or len(X) == 0:
-            return np.zeros((len(X), X.shape[1] + 1))
-        return self.booster.predict(xgb.DMatrix(X, missing=np.nan), pred_contribs=True)
-
-
 class GlassPredictor:
     """Predict Tm, Tg (degC, with intervals) and the probability of melting before decomposition.
 
@@ -193,7 +178,7 @@ class GlassPredictor:
     >>> p.predict(["Zn(Im)1.75(bIm)0.25"])[["tm_c", "tm_lo_c", "tm_hi_c", "p_melt"]]  # doctest: +SKIP
     """
 
-    def __init__(self, heads: dict[str, _Head], *, metadata: dict[str, Any] | None = None,
+    def __init__(self, heads: dict[str, FittedBooster], *, metadata: dict[str, Any] | None = None,
                  featurizer: GlassFeaturizer | None = None):
         self.heads = heads
         self.metadata = metadata or {}
@@ -233,22 +218,21 @@ class GlassPredictor:
         params = params or {}
         featurizer = GlassFeaturizer()
         sets, labels = build_training_sets(data, featurizer)
-        heads: dict[str, _Head] = {}
+        heads: dict[str, FittedBooster] = {}
         info: dict[str, Any] = {}
         for name in ("tm", "tg"):
             ts = sets[name]
-            est = BoostedRegressor(coverage=coverage, random_state=seed, n_jobs=n_jobs, **params.get(name, {}))
+            est = make_estimator("regressor", coverage=coverage, random_state=seed, n_jobs=n_jobs,
+                                 **params.get(name, {}))
             est.fit(ts.X, ts.y, groups=ts.groups)
-            heads[name] = _Head(est.booster_.get_booster(), residuals=est.residuals_)
+            heads[name] = est.fitted_
             info[name] = {"n_train": int(len(ts.y)), "excluded": ts.excluded, "params": est.get_params(),
                           "interval_halfwidth_c": est.interval_halfwidth(coverage)}
         ts = sets["melt"]
-        clf = BoostedClassifier(random_state=seed, n_jobs=n_jobs, **params.get("melt", {}))
+        clf = make_estimator("classifier", random_state=seed, n_jobs=n_jobs, **params.get("melt", {}))
         clf.fit(ts.X, ts.y, groups=ts.groups)
-        if clf.booster_ is None:
-            heads["melt"] = _Head(None, constant=float(clf.classes_[0]))
-        else:
-            heads["melt"] = _Head(clf.booster_.get_booster(), platt=clf.platt_)
+        one_class = FittedBooster(None, constant=float(clf.classes_[0])) if clf.booster_ is None else None
+        heads["melt"] = one_class or clf.fitted_
         info["melt"] = {"n_train": int(len(ts.y)), "n_positive": int(ts.y.sum()), "excluded": ts.excluded,
                         "params": clf.get_params(), "platt": clf.platt_}
         metadata_domain = _fit_domains(sets, labels, params, seed=seed, coverage=coverage)
@@ -285,8 +269,7 @@ class GlassPredictor:
         meta = dict(self.metadata)
         files = {}
         for name, head in self.heads.items():
-            entry: dict[str, Any] = {"residuals": head.residuals.tolist(), "platt": head.platt,
-                                     "constant": head.constant}
+            entry: dict[str, Any] = head.calibration()
             if head.booster is not None:
                 entry["sha256"] = save_booster(head.booster, folder, name)
                 entry["file"] = f"{name}.json"
@@ -312,27 +295,31 @@ class GlassPredictor:
                 or (set(files) & _DECOMPOSITION_HEADS and set(files) & _DECOMPOSITION_HEADS != _DECOMPOSITION_HEADS):
             raise ModelFileError(f"{folder}/metadata.json: 'files' must describe the tm, tg and melt models "
                                  "(and optionally all of td_cif, td_row, tm_aft)")
+        from mlglass.models.decomposition import struct_feature_labels
+
+        n_row = len(featurizer.feature_labels())
         heads = {}
         for name, entry in files.items():
             if not isinstance(entry, dict):
                 raise ModelFileError(f"{folder}/metadata.json: entry {name!r} is not an object")
-            booster = load_booster(folder, entry) if entry.get("file") is not None else None
-            from mlglass.models.decomposition import struct_feature_labels
-
-            n_expected = {"td_cif": len(featurizer.feature_labels()) + len(struct_feature_labels()),
-                          "td_struct": len(GRAPH_COLUMNS)}.get(name, len(featurizer.feature_labels()))
-            legacy_cif = name == "td_cif" and booster is not None \
-                and booster.num_features() == len(featurizer.feature_labels()) + len(STRUCT_COLUMNS)
-            if booster is not None and booster.num_features() != n_expected and not legacy_cif:
-                raise ModelFileError(f"{folder}/{entry['file']}: model expects {booster.num_features()} features, "
-                                     f"this mlglass makes {n_expected}")
             try:
                 residuals = [float(r) for r in entry.get("residuals") or []]
                 platt = entry.get("platt")
                 platt = None if platt is None else [float(platt[0]), float(platt[1])]
             except (TypeError, ValueError, IndexError):
                 raise ModelFileError(f"{folder}/metadata.json: bad calibration data for {name!r}") from None
-            heads[name] = _Head(booster, residuals=residuals, platt=platt, constant=entry.get("constant"))
+            n_expected = {"td_cif": n_row + len(struct_feature_labels()),
+                          "td_struct": len(GRAPH_COLUMNS)}.get(name, n_row)
+            legacy = n_row + len(STRUCT_COLUMNS) if name == "td_cif" else n_expected
+            if entry.get("file") is None:
+                heads[name] = FittedBooster(None, residuals=residuals, platt=platt, constant=entry.get("constant"))
+                continue
+            data = read_booster_bytes(folder, entry)  # size and SHA-256 checked now, for every file
+            path = folder / str(entry["file"])
+            loader = partial(_checked_booster, data, path, {n_expected, legacy})
+            heads[name] = FittedBooster(residuals=residuals, platt=platt, constant=entry.get("constant"),
+                                        loader=loader) if name in _LAZY_HEADS \
+                else FittedBooster(loader(), residuals=residuals, platt=platt, constant=entry.get("constant"))
         return cls(heads, metadata=meta, featurizer=featurizer)
 
     @classmethod
@@ -362,19 +349,20 @@ class GlassPredictor:
         return cache[name]
 
     def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
-                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None
-                       ) -> dict[str, np.ndarray]:
+                       td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None,
+                       classes: RowClasses | None = None) -> dict[str, np.ndarray]:
         """Predictions for a descriptor matrix (rows of NaN give NaN).
 
         With ``chemistry`` (one ``(metals, donor kinds)`` pair per row, see
         :func:`mlglass.models.domain.record_chemistry`) and a bundle with domain data, the
         intervals widen with the distance to the training data and ``tm_domain``,
-        ``tg_domain``, ``domain`` are returned too.
+        ``tg_domain``, ``domain`` are returned too. ``classes`` (:meth:`row_classes` of ``X``) makes
+        each tree class predicted once; the result is identical.
         """
         cov = self.coverage if coverage is None else coverage
         X = np.asarray(X, dtype=np.float32)
-        tm = self.heads["tm"].predict(X)
-        tg_raw = self.heads["tg"].predict(X)
+        tm = self.heads["tm"].predict(X, classes)
+        tg_raw = self.heads["tg"].predict(X, classes)
         extra: dict[str, np.ndarray] = {}
         dom_tm, dom_tg = self.domain("tm"), self.domain("tg")
         if chemistry is not None and dom_tm is not None and dom_tg is not None and len(X):
@@ -391,7 +379,7 @@ class GlassPredictor:
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
         tm_lo, tm_hi = tm - q_tm, tm + q_tm
         tg, tg_lo, tg_hi = cap_tg_interval(tg_raw, q_tg, tm, tm_hi, cap)
-        p = self.heads["melt"].predict(X)
+        p = self.heads["melt"].predict(X, classes)
         if td_c is not None:
             sigma = self.heads["tm"].halfwidth(0.8) / _Z80
             td = np.asarray(td_c, dtype=float)
@@ -411,6 +399,19 @@ class GlassPredictor:
                 v[empty] = ""
         out.update(extra)
         return out
+
+    def row_classes(self, X: np.ndarray) -> RowClasses:
+        """Tree-equivalence classes of descriptor rows for the heads that read the record descriptors.
+
+        Rows in one class get identical predictions from every such head
+        (:mod:`mlglass.models.tree_bins`), so each class is predicted once.
+        """
+        bins = self.__dict__.get("_row_bins")
+        if bins is None:
+            boosters = [self.heads[h].booster for h in _ROW_VIEW_HEADS if h in self.heads]
+            bins = self.__dict__["_row_bins"] = SplitBins.from_boosters(
+                [b for b in boosters if b is not None], len(self.feature_labels))
+        return bins.classes(X)
 
     @property
     def has_decomposition(self) -> bool:
@@ -469,14 +470,17 @@ class GlassPredictor:
             errors = [e or t for e, t in zip(errors, td_errors)]
         out = frame.copy()
         chem = cand.chemistry
+        classes = self.row_classes(table) if len(table) >= TREE_CLASS_MIN_ROWS else None
         preds = self.predict_matrix(table[index], coverage=coverage, chemistry=chem,
-                                    td_c=None if self.has_decomposition else td)
+                                    td_c=None if self.has_decomposition else td,
+                                    classes=None if classes is None else classes.take(index))
         for col, values in preds.items():
             out[col] = values
         out["oxidation_state_used"] = cand.oxidation_used
         out["oxidation_state_method"] = cand.oxidation_method
         if self.has_decomposition:
-            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage)
+            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
+                                      classes)
         else:  # a bundle without Td models: only a given td_c
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
             dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
@@ -511,6 +515,8 @@ class GlassPredictor:
     def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         from mlglass.models.decomposition import graph_matrix, struct_matrix
 
+        if not frame.columns.isin([*STRUCT_COLUMNS, *GRAPH_COLUMNS]).any():  # no structure: no CIF-view row
+            return np.empty((len(frame), 0)), np.empty(0, dtype=int)
         struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
         booster = self.heads["td_cif"].booster
         if booster is not None:  # a bundle from before the graph descriptors uses the first five only
@@ -521,13 +527,14 @@ class GlassPredictor:
         """Graph descriptors and the rows without a Td that have them (empty without a ``td_struct`` head)."""
         from mlglass.models.decomposition import graph_matrix
 
-        if "td_struct" not in self.heads:
+        if "td_struct" not in self.heads or not frame.columns.isin(GRAPH_COLUMNS).any():
             return np.empty((0, len(GRAPH_COLUMNS))), np.empty(0, int)
         graph = graph_matrix(frame)
         return graph, np.flatnonzero(np.isfinite(graph).any(axis=1) & ~np.isfinite(td))
 
     def _decomposition(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, td_given: np.ndarray | None,
-                       tm: np.ndarray, coverage: float | None) -> dict[str, np.ndarray]:
+                       tm: np.ndarray, coverage: float | None, classes: RowClasses | None = None
+                       ) -> dict[str, np.ndarray]:
         """Td (CIF view where the row has structure descriptors, else table-row view), window and p_melt."""
         from mlglass.models.censored import MonotoneCalibrator, prob_tm_below_td
 
@@ -536,7 +543,7 @@ class GlassPredictor:
         n = len(index)
         empty_u = ~np.isfinite(table).any(axis=1) if table.size else np.ones(len(table), bool)
         row_head, cif_head = self.heads["td_row"], self.heads["td_cif"]
-        td_u = row_head.predict(table32)
+        td_u = row_head.predict(table32, classes)
         td_u[empty_u] = np.nan
         td = td_u[index].astype(float)
         half = np.full(n, row_head.halfwidth(cov))
@@ -567,8 +574,7 @@ class GlassPredictor:
         sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
         margin_u = np.full(len(table), np.nan)
         if len(table) and aft.booster is not None:
-            margin_u = np.asarray(aft.booster.inplace_predict(table32, missing=np.nan, predict_type="margin"),
-                                  dtype=float)
+            margin_u = aft.predict_margin(table32, classes)
             margin_u[empty_u] = np.nan
         p = prob_tm_below_td(margin_u[index], sigma, td, sd)
         cal = dec.get("calibration")
@@ -670,7 +676,16 @@ def _fit_domains(sets: dict, labels: list[str], params: dict, *, seed: int, cove
         chem = [record_chemistry(record_from_mapping(row)) for row in ts.frame.to_dict("records")]
         dist, res = grouped_cv_calibration(
             ts.X, ts.y, ts.groups, labels, seed=seed,
-            make_model=lambda name=name: BoostedRegressor(**{"random_state": seed, **params.get(name, {}),
-                                                             "calibration_folds": 0}))
+            make_model=lambda name=name: make_estimator("regressor", **{"random_state": seed, **params.get(name, {}),
+                                                                        "calibration_folds": 0}))
         out[name] = ApplicabilityDomain(coverage=coverage).fit(ts.X, labels, chem, dist, res).to_dict()
     return out
+
+
+def _checked_booster(data: bytes, path: Path, n_features: set[int]) -> xgb.Booster:
+    """Build a booster from checked bytes and refuse one made for another descriptor set."""
+    booster = booster_from_bytes(data, path)
+    if booster.num_features() not in n_features:
+        raise ModelFileError(f"{path}: model expects {booster.num_features()} features, "
+                             f"this mlglass makes {min(n_features)}")
+    return booster
