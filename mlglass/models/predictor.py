@@ -50,6 +50,8 @@ from mlglass.candidates import CandidateBatch
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
 from mlglass.models.boosting import FittedBooster, make_estimator
+from mlglass.models.decomposition_view import KELVIN, Z80, predict_decomposition
+from mlglass.models.explanations import explanation_columns
 from mlglass.models.persistence import (
     FORMAT_VERSION,
     booster_from_bytes,
@@ -57,6 +59,13 @@ from mlglass.models.persistence import (
     read_metadata,
     save_booster,
     write_metadata,
+)
+from mlglass.models.predictor_inputs import (
+    as_candidate_frame,
+    check_coverage,
+    checked_td,
+    default_model_dir,
+    numeric_column,
 )
 from mlglass.models.tree_bins import RowClasses, SplitBins
 from mlglass.records import CompoundRecord
@@ -77,94 +86,12 @@ _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
 _OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
 #: Heads used only for rows with a structure (CIF): their boosters are built on first use.
 _LAZY_HEADS = {"td_cif", "td_struct"}
-_K = 273.15
-_Z80 = 1.2815515655446004  # standard normal quantile of 0.9
+_K = KELVIN
+_Z80 = Z80
 #: Heads that read the record descriptors (one descriptor matrix): their rows are grouped into tree classes.
 _ROW_VIEW_HEADS = ("tm", "tg", "melt", "tm_aft", "td_row")
 #: Distinct compositions from which :meth:`GlassPredictor.predict` groups rows into tree classes (exact either way).
 TREE_CLASS_MIN_ROWS = 2048
-
-
-def default_model_dir() -> Path:
-    """Folder of the bundled models (``MLGLASS_MODEL_DIR`` overrides)."""
-    env = os.environ.get("MLGLASS_MODEL_DIR")
-    if env:
-        return Path(env)
-    from mlglass._bundled import bundled_dir
-
-    return bundled_dir("models")
-
-
-def check_coverage(coverage: Any) -> float:
-    """Validate a nominal interval coverage (0 < coverage < 1).
-
-    Raises
-    ------
-    RecordError
-    """
-    from mlglass.errors import RecordError
-
-    try:
-        c = float(coverage)
-    except (TypeError, ValueError, OverflowError):
-        raise RecordError("coverage", coverage, "must be a number between 0 and 1, e.g. 0.8") from None
-    if not 0 < c < 1:
-        raise RecordError("coverage", coverage, "must be strictly between 0 and 1, e.g. 0.8")
-    return c
-
-
-def numeric_column(series: pd.Series) -> np.ndarray:
-    """A column as float64; cells that are not finite-able numbers (text, huge ints, lists) become NaN."""
-    def one(v: Any) -> float:
-        if isinstance(v, bool):
-            return np.nan
-        try:
-            return float(v)
-        except (TypeError, ValueError, OverflowError):
-            return np.nan
-
-    if pd.api.types.is_float_dtype(series.dtype):
-        return series.to_numpy(dtype=float)
-    return np.array([one(v) for v in series.tolist()], dtype=float)
-
-
-def checked_td(series: pd.Series, row_labels: list[Any]) -> tuple[np.ndarray, list[str]]:
-    """Decomposition temperatures (degC) of a ``td_c`` column and a per-row error message.
-
-    Blank cells mean unknown (NaN, no error). Any other cell must be a finite
-    number between -273.15 and 3000 degC; otherwise its row gets an error naming
-    the field and the value, and its ``td_c`` is NaN.
-    """
-    from mlglass.errors import RecordError
-
-    values = np.array(numeric_column(series), dtype=float)  # a copy: never a view of the caller's frame
-    errors = [""] * len(values)
-    for i, (raw, v) in enumerate(zip(series.tolist(), values)):
-        blank = raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str)
-                                                                                 and not raw.strip())
-        if blank:
-            values[i] = np.nan
-        elif not (math.isfinite(v) and -273.15 <= v <= 3000.0):
-            err = RecordError("td_c", raw, "decomposition temperature must be a number of degC between -273.15 "
-                                           "and 3000, or blank if unknown", row=row_labels[i])
-            errors[i] = str(err)
-            values[i] = np.nan
-    return values, errors
-
-
-def as_candidate_frame(X: Any) -> pd.DataFrame:
-    """Turn a DataFrame, a list of formulas or a list of records into a candidate table."""
-    if isinstance(X, pd.DataFrame):
-        return X
-    if isinstance(X, (str, CompoundRecord)):
-        X = [X]
-    items = list(X)
-    if all(isinstance(x, str) for x in items):
-        return pd.DataFrame({"id": items, "formula": items})
-    if all(isinstance(x, CompoundRecord) for x in items):
-        return pd.DataFrame([r.to_row() for r in items])
-    raise TypeError("predict() takes a DataFrame in the candidate schema, a list of formulas or a list of "
-                    "CompoundRecord objects")
 
 
 class GlassPredictor:
@@ -479,7 +406,7 @@ class GlassPredictor:
         out["oxidation_state_used"] = cand.oxidation_used
         out["oxidation_state_method"] = cand.oxidation_method
         if self.has_decomposition:
-            dec = self._decomposition(table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
+            dec = predict_decomposition(self, table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
                                       classes)
         else:  # a bundle without Td models: only a given td_c
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
@@ -498,12 +425,8 @@ class GlassPredictor:
             if col in out.columns:
                 out.loc[np.asarray([e != "" for e in errors], dtype=bool), col] = ""
         if explain:
-            out["tm_top_features"] = self._explain(table, "tm", top, "degC")[index]
-            if self.has_decomposition:
-                out["p_melt_top_features"] = self._explain(table, "tm_aft", top, "ln(Tm/K)")[index]
-                out["td_top_features"] = self._explain_td(table, index, frame, top)
-            else:
-                out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")[index]
+            for col, texts in explanation_columns(self, table, index, frame, top).items():
+                out[col] = texts
         if descriptors is not None:  # the caller keeps the descriptors of this pass (see explain_features)
             descriptors.update(features=table, row=index[cand.inverse])
         written = [c for c in out.columns if c not in frame.columns or c in OUTPUT_COLUMNS + DOMAIN_COLUMNS]
@@ -511,98 +434,6 @@ class GlassPredictor:
         if cif_errors is not None and any(cif_errors):
             result["error"] = [c or e for c, e in zip(cif_errors, result["error"].tolist())]
         return result
-
-    def _struct_rows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from mlglass.models.decomposition import graph_matrix, struct_matrix
-
-        if not frame.columns.isin([*STRUCT_COLUMNS, *GRAPH_COLUMNS]).any():  # no structure: no CIF-view row
-            return np.empty((len(frame), 0)), np.empty(0, dtype=int)
-        struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
-        booster = self.heads["td_cif"].booster
-        if booster is not None:  # a bundle from before the graph descriptors uses the first five only
-            struct = struct[:, :booster.num_features() - len(self.feature_labels)]
-        return struct, np.flatnonzero(np.isfinite(struct).any(axis=1))
-
-    def _structure_only_rows(self, frame: pd.DataFrame, td: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Graph descriptors and the rows without a Td that have them (empty without a ``td_struct`` head)."""
-        from mlglass.models.decomposition import graph_matrix
-
-        if "td_struct" not in self.heads or not frame.columns.isin(GRAPH_COLUMNS).any():
-            return np.empty((0, len(GRAPH_COLUMNS))), np.empty(0, int)
-        graph = graph_matrix(frame)
-        return graph, np.flatnonzero(np.isfinite(graph).any(axis=1) & ~np.isfinite(td))
-
-    def _decomposition(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, td_given: np.ndarray | None,
-                       tm: np.ndarray, coverage: float | None, classes: RowClasses | None = None
-                       ) -> dict[str, np.ndarray]:
-        """Td (CIF view where the row has structure descriptors, else table-row view), window and p_melt."""
-        from mlglass.models.censored import MonotoneCalibrator, prob_tm_below_td
-
-        cov = self.coverage if coverage is None else coverage
-        table32 = np.asarray(table, dtype=np.float32)
-        n = len(index)
-        empty_u = ~np.isfinite(table).any(axis=1) if table.size else np.ones(len(table), bool)
-        row_head, cif_head = self.heads["td_row"], self.heads["td_cif"]
-        td_u = row_head.predict(table32, classes)
-        td_u[empty_u] = np.nan
-        td = td_u[index].astype(float)
-        half = np.full(n, row_head.halfwidth(cov))
-        sd = np.full(n, row_head.halfwidth(0.8) / _Z80)
-        source = np.where(np.isfinite(td), "table row", "").astype(object)
-        struct, rows = self._struct_rows(frame)
-        rows = rows[np.isfinite(td[rows])] if len(rows) else rows
-        if len(rows):
-            Xc = np.hstack([table[index[rows]], struct[rows]]).astype(np.float32)
-            td[rows] = cif_head.predict(Xc)
-            half[rows] = cif_head.halfwidth(cov)
-            sd[rows] = cif_head.halfwidth(0.8) / _Z80
-            source[rows] = "cif"
-        graph, g_rows = self._structure_only_rows(frame, td)
-        if len(g_rows):  # the CIF gave no record: structure-only view
-            g_head = self.heads["td_struct"]
-            td[g_rows] = g_head.predict(graph[g_rows].astype(np.float32))
-            half[g_rows] = g_head.halfwidth(cov)
-            sd[g_rows] = g_head.halfwidth(0.8) / _Z80
-            source[g_rows] = "structure"
-        lo, hi = td - half, td + half
-        if td_given is not None:
-            given = np.isfinite(td_given)
-            td[given], lo[given], hi[given], sd[given] = td_given[given], td_given[given], td_given[given], 0.0
-            source[given] = "given"
-        aft = self.heads["tm_aft"]
-        dec = self.metadata.get("decomposition", {})
-        sigma = float(dec.get("tm_aft", {}).get("sigma", 0.12))
-        margin_u = np.full(len(table), np.nan)
-        if len(table) and aft.booster is not None:
-            margin_u = aft.predict_margin(table32, classes)
-            margin_u[empty_u] = np.nan
-        p = prob_tm_below_td(margin_u[index], sigma, td, sd)
-        cal = dec.get("calibration")
-        if cal:
-            p = MonotoneCalibrator.from_thresholds(cal["x"], cal["y"], cal.get("eps", 0.05)).transform(p)
-        return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": td - tm, "td_source": source, "p_melt": p,
-                "tm_censored_c": np.exp(margin_u[index]) - _K}
-
-    def _explain_td(self, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame, top: int) -> np.ndarray:
-        texts = self._explain(table, "td_row", top, "degC")[index]
-        struct, rows = self._struct_rows(frame)
-        if len(rows):
-            Xc = np.hstack([table[index[rows]], struct[rows]])
-            labels = (list(self.feature_labels) + list(STRUCT_COLUMNS) + list(GRAPH_COLUMNS))[:Xc.shape[1]]
-            contrib = self.heads["td_cif"].contributions(Xc.astype(np.float32))[:, :-1]
-            for k, i in enumerate(rows):
-                if not np.isfinite(table[index[i]]).any():
-                    continue
-                order = np.argsort(-np.abs(contrib[k]))[:top]
-                texts[i] = "; ".join(f"{labels[j]} {contrib[k, j]:+.3g} degC" for j in order)
-        td_rows = np.array([bool(t) for t in texts])
-        graph, g_rows = self._structure_only_rows(frame, np.where(td_rows, 0.0, np.nan))
-        if len(g_rows):
-            contrib = self.heads["td_struct"].contributions(graph[g_rows].astype(np.float32))[:, :-1]
-            for k, i in enumerate(g_rows):
-                order = np.argsort(-np.abs(contrib[k]))[:top]
-                texts[i] = "; ".join(f"{GRAPH_COLUMNS[j]} {contrib[k, j]:+.3g} degC" for j in order)
-        return texts
 
     def explain_features(self, features: np.ndarray, structure: pd.DataFrame | None = None, *,
                          top: int = 3) -> pd.DataFrame:
@@ -631,24 +462,8 @@ class GlassPredictor:
         frame = pd.DataFrame(index=range(n)) if structure is None else structure.reset_index(drop=True)
         if len(frame) != n:
             raise ValueError(f"structure has {len(frame)} rows, features {n}")
-        out = {"tm_top_features": self._explain(table, "tm", top, "degC")}
-        if self.has_decomposition:
-            out["p_melt_top_features"] = self._explain(table, "tm_aft", top, "ln(Tm/K)")
-            out["td_top_features"] = self._explain_td(table, np.arange(n), frame, top)
-        else:
-            out["p_melt_top_features"] = self._explain(table, "melt", top, "logit")
-        return pd.DataFrame(out)
+        return pd.DataFrame(explanation_columns(self, table, np.arange(n), frame, top))
 
-    def _explain(self, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
-        contrib = self.heads[head].contributions(table.astype(np.float32))[:, :-1]
-        texts = np.empty(len(table), dtype=object)
-        for i in range(len(table)):
-            if not np.isfinite(table[i]).any():
-                texts[i] = ""
-                continue
-            order = np.argsort(-np.abs(contrib[i]))[:top]
-            texts[i] = "; ".join(f"{self.feature_labels[k]} {contrib[i, k]:+.3g} {unit}" for k in order)
-        return texts
 
 
 def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float, tm: np.ndarray, tm_hi: np.ndarray,
