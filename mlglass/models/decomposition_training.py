@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mlglass.featurize import GlassFeaturizer
+from mlglass.models.boosting import make_estimator
 from mlglass.models.censored import CensoredTmRegressor
 from mlglass.models.decomposition import (
     TD_PARAMS,
@@ -45,7 +46,7 @@ def fit_tm_aft(data: pd.DataFrame, X_glasses: np.ndarray, ts: ThermalSet | None,
     if td_row_model is not None and ok.any():
         td_pred[ok] = td_row_model.predict(X_glasses[ok])
     lab = tm_censored_labels(data, X_glasses, ts, td_row_pred_glasses=td_pred, glass_rows=glass_rows)
-    model = CensoredTmRegressor(random_state=seed, n_jobs=n_jobs, **{**TM_AFT_PARAMS, **(params or {})})
+    model = make_estimator("censored", random_state=seed, n_jobs=n_jobs, **{**TM_AFT_PARAMS, **(params or {})})
     model.fit(lab["X"], lab["lower"], lab["upper"], sample_weight=lab["weight"])
     counts = Counter(f"{s}: {k}" for s, k in zip(lab["source"], lab["kind"]))
     return model, {k: int(v) for k, v in sorted(counts.items())}

@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from mlglass.io import atomic_write_text
-from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
+from mlglass.models.boosting import make_estimator
 from mlglass.models.training_sets import TrainingSet
 
 __all__ = ["best_params", "suggest_params", "cv_score", "tune_target", "nested_score", "tune_all", "read_params"]
@@ -67,12 +67,12 @@ def cv_score(ts: TrainingSet, params: dict[str, Any], idx: np.ndarray | None = N
             if len(np.unique(y[tr])) < 2:
                 oof[te] = y[tr].mean()
                 continue
-            clf = BoostedClassifier(calibration_folds=0, random_state=seed, **params).fit(X[tr], y[tr])
+            clf = make_estimator("classifier", calibration_folds=0, random_state=seed, **params).fit(X[tr], y[tr])
             oof[te] = clf.predict_proba(X[te])[:, 1]
         return 1.0 - float(roc_auc_score(y, oof)) if len(np.unique(y)) == 2 else 0.5
     err = []
     for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, g):
-        reg = BoostedRegressor(calibration_folds=0, random_state=seed, **params).fit(X[tr], y[tr])
+        reg = make_estimator("regressor", calibration_folds=0, random_state=seed, **params).fit(X[tr], y[tr])
         err.append(np.abs(reg.predict(X[te]) - y[te]))
     return float(np.mean(np.concatenate(err)))
 
@@ -145,10 +145,10 @@ def nested_score(ts: TrainingSet, *, trials: int = 10, n_splits: int = 4, seed: 
             if len(np.unique(ts.y[tr])) < 2:
                 oof[te] = ts.y[tr].mean()
                 continue
-            clf = BoostedClassifier(calibration_folds=0, random_state=seed, **best).fit(ts.X[tr], ts.y[tr])
+            clf = make_estimator("classifier", calibration_folds=0, random_state=seed, **best).fit(ts.X[tr], ts.y[tr])
             oof[te] = clf.predict_proba(ts.X[te])[:, 1]
         else:
-            reg = BoostedRegressor(calibration_folds=0, random_state=seed, **best).fit(ts.X[tr], ts.y[tr])
+            reg = make_estimator("regressor", calibration_folds=0, random_state=seed, **best).fit(ts.X[tr], ts.y[tr])
             oof[te] = reg.predict(ts.X[te])
             losses.append(np.abs(oof[te] - ts.y[te]))
     if ts.name == "melt":
