@@ -43,3 +43,19 @@ def test_estimators_predict_through_their_fitted_booster():
     assert isinstance(est.fitted_, FittedBooster)
     np.testing.assert_array_equal(est.predict(X), est.fitted_.predict(X))
     assert est.interval_halfwidth(0.8) == est.fitted_.halfwidth(0.8)
+
+
+def test_a_screen_without_structures_never_builds_the_structure_heads(tmp_path):
+    from mlglass.screen.backends import model_fingerprint
+    from mlglass.screen.stream import screen_file
+
+    p = GlassPredictor.load(default_model_dir())
+    inp = tmp_path / "c.csv"
+    pd.DataFrame({"id": ["a", "b"], "metal": ["Zn", "Co"], "ligands": ["Im:2", "Im:1.8;bIm:0.2"]}).to_csv(inp,
+                                                                                                         index=False)
+    screen_file(inp, tmp_path / "out.csv", p, progress=False)
+    assert not p.heads["td_cif"].loaded
+    fingerprint = model_fingerprint(p)
+    assert not p.heads["td_cif"].loaded
+    assert model_fingerprint(GlassPredictor.load(default_model_dir())) == fingerprint
+    assert p.heads["td_cif"].content_digest() != p.heads["td_row"].content_digest()

@@ -15,6 +15,7 @@ Platt, "Probabilistic outputs for support vector machines", 1999.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -95,13 +96,17 @@ class FittedBooster:
         Prediction of a model without booster.
     loader : callable, optional
         Builds the booster on first use (a bundle loads rarely used models lazily).
+    digest : str, optional
+        SHA-256 of the booster's saved JSON when it is known (a checked model file), so that
+        :meth:`content_digest` does not have to build or serialise the booster.
     """
 
     def __init__(self, booster: xgb.Booster | None = None, *, residuals: Any = (),
                  platt: tuple[float, float] | list[float] | None = None, constant: float | None = None,
-                 loader: Callable[[], xgb.Booster] | None = None):
+                 loader: Callable[[], xgb.Booster] | None = None, digest: str | None = None):
         self._booster = booster
         self._loader = loader
+        self._digest = digest
         self.residuals = np.asarray(residuals, dtype=float)
         self.platt = None if platt is None else (float(platt[0]), float(platt[1]))
         self.constant = constant
@@ -140,6 +145,14 @@ class FittedBooster:
         if classes is not None:
             return classes.broadcast(self.predict_margin(classes.rep))
         return np.asarray(self.booster.inplace_predict(X, missing=np.nan, predict_type="margin"), dtype=float)
+
+    def content_digest(self) -> str:
+        """SHA-256 of the booster (its JSON; empty text for a constant model), without the calibration."""
+        if self._digest is None:
+            booster = self.booster
+            raw = b"" if booster is None else bytes(booster.save_raw(raw_format="json"))
+            self._digest = hashlib.sha256(raw).hexdigest()
+        return self._digest
 
     def halfwidth(self, coverage: float) -> float:
         """Split-conformal half-width at ``coverage`` (target units; inf without enough residuals)."""

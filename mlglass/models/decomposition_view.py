@@ -28,10 +28,12 @@ def struct_rows(predictor: Any, frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
     if not frame.columns.isin([*STRUCT_COLUMNS, *GRAPH_COLUMNS]).any():  # no structure: no CIF-view row
         return np.empty((len(frame), 0)), np.empty(0, dtype=int)
     struct = np.hstack([struct_matrix(frame), graph_matrix(frame)])
-    booster = predictor.heads["td_cif"].booster
+    rows = np.flatnonzero(np.isfinite(struct).any(axis=1))
+    booster = predictor.heads["td_cif"].booster if len(rows) else None  # built only when a row needs it
     if booster is not None:  # a bundle from before the graph descriptors uses the first five only
         struct = struct[:, :booster.num_features() - len(predictor.feature_labels)]
-    return struct, np.flatnonzero(np.isfinite(struct).any(axis=1))
+        rows = np.flatnonzero(np.isfinite(struct).any(axis=1))
+    return struct, rows
 
 
 def structure_only_rows(predictor: Any, frame: pd.DataFrame, td: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

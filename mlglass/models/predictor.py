@@ -35,6 +35,7 @@ Physical coupling (documented choices)
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -244,9 +245,11 @@ class GlassPredictor:
             data = read_booster_bytes(folder, entry)  # size and SHA-256 checked now, for every file
             path = folder / str(entry["file"])
             loader = partial(_checked_booster, data, path, {n_expected, legacy})
+            digest = hashlib.sha256(data).hexdigest()
             heads[name] = FittedBooster(residuals=residuals, platt=platt, constant=entry.get("constant"),
-                                        loader=loader) if name in _LAZY_HEADS \
-                else FittedBooster(loader(), residuals=residuals, platt=platt, constant=entry.get("constant"))
+                                        loader=loader, digest=digest) if name in _LAZY_HEADS \
+                else FittedBooster(loader(), residuals=residuals, platt=platt, constant=entry.get("constant"),
+                                   digest=digest)
         return cls(heads, metadata=meta, featurizer=featurizer)
 
     @classmethod

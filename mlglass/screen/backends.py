@@ -50,8 +50,7 @@ def model_fingerprint(predictor: Any) -> str:
     for name in sorted(predictor.heads):
         head = predictor.heads[name]
         h.update(name.encode())
-        if head.booster is not None:
-            h.update(bytes(head.booster.save_raw(raw_format="json")))
+        h.update(head.content_digest().encode())  # no need to build a lazily loaded booster
         h.update(np.asarray(head.residuals, dtype=float).tobytes())
         h.update(json.dumps([head.platt, head.constant]).encode())
     meta = predictor.metadata or {}
