@@ -53,7 +53,7 @@ from sklearn.ensemble import RandomForestRegressor
 rac = pd.read_csv(SHARED / "rac_zeo_features.csv").merge(pd.read_csv(SHARED / "td.csv")[["core_name", "split", "td_c"]], on="core_name")
 f = [c for c in rac.columns if c not in ("core_name", "split", "td_c")]
 trm = rac["split"].isin(["train", "val"])
-rf = RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=0, n_jobs=2).fit(rac.loc[trm, f].to_numpy(float), rac.loc[trm, "td_c"].to_numpy(float))
+rf = RandomForestRegressor(n_estimators=500, min_samples_leaf=2, random_state=0, n_jobs=1).fit(rac.loc[trm, f].to_numpy(float), rac.loc[trm, "td_c"].to_numpy(float))
 rfp = dict(zip(rac.loc[~trm, "core_name"], rf.predict(rac.loc[~trm, f].to_numpy(float))))
 rfpred = np.array([rfp[c] for c in te["core_name"]])
 mean = np.full(len(y), rac.loc[trm, "td_c"].mean())
