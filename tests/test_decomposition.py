@@ -291,3 +291,9 @@ class TestSmallThermalTraining:
         assert res["td"]["predictor"]["n_predicted"] >= 40
         assert res["td"]["n_test_predicted"] == 40
         assert set(res["p_melt"]["methods"]) == {"mlglass", "prior", "metal_rate", "logistic"}
+        # fold-matched scoring: a constant (the prior) cannot rank, so its AUC is 0.5 in every fold
+        # (pooling fold models' held-out rows with one full model's frameworks gave it 0.00)
+        pm = res["p_melt"]
+        assert len(pm["methods_per_fold"]["prior"]) == pm["n_folds"]
+        assert all(f["auc"] == 0.5 for f in pm["methods_per_fold"]["prior"])
+        assert pm["methods"]["prior"]["auc"] == 0.5
