@@ -1,0 +1,109 @@
+"""Tm anchored on the predicted Td (mlglass.models.tm_anchor), issue 11: nested evaluation and the shipped head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlglass.models import td_informed, tm_anchor
+from mlglass.models.data import TrainingSet
+from mlglass.models.domain import DOMAIN_DESCRIPTORS
+from mlglass.models.tm_anchor import ResidualTm, choose_delta, evaluate_tm_anchor, mondrian_quantiles
+
+LABELS = list(DOMAIN_DESCRIPTORS)
+
+
+def _synthetic(n_groups: int = 12, per: int = 5, seed: int = 0):
+    """Tm = Td - 80 (group-level Td the trees of a held-out group cannot see), Td learnable from thermal rows."""
+    rng = np.random.default_rng(seed)
+    n = n_groups * per
+    d = len(LABELS)
+    groups = np.repeat([f"g{i}" for i in range(n_groups)], per)
+    X = rng.normal(size=(n, d))
+    X[:, 0] = np.repeat(np.linspace(-2, 2, n_groups), per) + rng.normal(0, 0.05, n)
+    td = 400 + 80 * X[:, 0]
+    tm = td - 80 + rng.normal(0, 8, n)
+    tg = 0.8 * (tm + 273.15) - 273.15 + rng.normal(0, 4, n)
+    ids = np.array([f"c{i}" for i in range(n)])
+    frame = pd.DataFrame({"id": ids, "tm_c": tm, "tg_c": tg})
+    fam = np.array(["ZIF" if g in ("g0", "g1") else "other" for g in groups])
+
+    def ts(name: str, y: np.ndarray) -> TrainingSet:
+        return TrainingSet(name=name, X=X, y=y, groups=groups, families=fam, ids=ids, frame=frame, excluded={})
+
+    sets = {"tm": ts("tm", tm), "tg": ts("tg", tg)}
+    keys = [("M", f"k{i}") for i in range(n)]
+    # thermal rows: each compound's own composition, related frameworks (other compositions), a known melter
+    tX = np.vstack([X, X + rng.normal(0, 0.05, X.shape), X + rng.normal(0, 0.05, X.shape)])
+    x0 = tX[:, 0]
+    ttd = 400 + 80 * x0 + rng.normal(0, 5, len(x0))
+    tkeys = keys + [("M", f"rel{i}") for i in range(2 * n)]
+    melter = np.zeros(len(tkeys), bool)
+    melter[n] = True
+    return sets, tX, ttd, tkeys, melter, {"tm": keys, "tg": keys}
+
+
+def test_residual_head_learns_the_margin_below_td() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    td = 300 + 50 * rng.normal(size=80)
+    y = td - 60 - 20 * (X[:, 1] > 0)
+    flat = ResidualTm({"n_estimators": 0}).fit(X, y, td)
+    assert flat.booster_ is None and -80 <= flat.offset_ <= -60
+    np.testing.assert_allclose(flat.predict(X, td), td + flat.offset_)
+    trees = ResidualTm({"max_depth": 1, "n_estimators": 60}).fit(X, y, td)
+    assert np.mean(np.abs(trees.predict(X, td) - y)) < np.mean(np.abs(flat.predict(X, td) - y))
+    # the prediction follows the anchor one for one (trees see X only)
+    np.testing.assert_allclose(trees.predict(X, td + 100) - trees.predict(X, td), 100, atol=1e-3)
+
+
+def test_delta_and_mondrian_quantiles() -> None:
+    y = np.array([100.0, 200.0, 300.0])
+    model = np.array([400.0, 400.0, 400.0])
+    td = y + 50
+    assert choose_delta(model, td, y) == 50.0
+    res = np.concatenate([np.full(10, 1.0), np.full(10, 10.0), np.full(3, 100.0)])
+    bins = np.array(["in"] * 10 + ["out"] * 10 + ["near"] * 3, dtype=object)
+    q = mondrian_quantiles(res, bins, 0.8)
+    assert q["in"] == 1.0 and q["out"] == 10.0 and q["near"] == q["all"]  # too few near rows: global
+
+
+def test_nested_cv_prior_excludes_held_out_compositions(monkeypatch: pytest.MonkeyPatch) -> None:
+    sets, tX, ttd, tkeys, melter, gkeys = _synthetic()
+    seen: list[np.ndarray] = []
+    real = td_informed.fit_td_prior
+
+    def spy(X: np.ndarray, td: np.ndarray, **kw):  # type: ignore[no-untyped-def]
+        seen.append(X.copy())
+        return real(X, td, **kw)
+
+    monkeypatch.setattr(td_informed, "fit_td_prior", spy)
+    res = evaluate_tm_anchor(sets, LABELS, {}, tX, ttd, tkeys, melter, gkeys, n_splits=4, n_repeats=1,
+                             td_params={"n_estimators": 30}, targets=("tm",))
+    from sklearn.model_selection import GroupKFold
+
+    folds = list(GroupKFold(n_splits=4, shuffle=True, random_state=0).split(sets["tm"].X, sets["tm"].y,
+                                                                             sets["tm"].groups))
+    assert len(seen) == len(folds)
+    n = len(sets["tm"].y)
+    for (_, te), Xp in zip(folds, seen):
+        # the held-out compounds' own thermal rows are not in the prior; the related frameworks are
+        assert not any(np.any(np.all(np.isclose(Xp, tX[i]), axis=1)) for i in te)
+        assert all(np.any(np.all(np.isclose(Xp, tX[n + i]), axis=1)) for i in te if i != 0)
+        assert not np.any(np.all(np.isclose(Xp, tX[n]), axis=1))  # known melter dropped
+    assert {"model", "family_mean", "td_prior_only", *tm_anchor.CANDIDATES} == set(res["tm"]["mae"])
+
+
+def test_anchor_beats_the_trees_on_held_out_chemistry_and_reports_coverage() -> None:
+    sets, tX, ttd, tkeys, melter, gkeys = _synthetic(seed=1)
+    res = evaluate_tm_anchor(sets, LABELS, {}, tX, ttd, tkeys, melter, gkeys, n_splits=4, n_repeats=1,
+                             td_params={"n_estimators": 200})
+    tm = res["tm"]["mae"]
+    assert tm["residual"] < tm["model"] and tm["residual"] < tm["family_mean"]
+    assert tm["residual"] < tm["td_prior_only"]  # the offset (Tm about 80 below Td) is learnt inside the fold
+    assert all(-120 <= c["residual_offset_c"] <= -40 for c in res["tm"]["choices"])
+    cov = res["tm"]["coverage"]["residual|global"]["all"]
+    assert 0.5 <= cov["coverage"] <= 1.0 and cov["width_c"] > 0
+    tg = res["tg"]["mae"]
+    assert tg["ratio_residual"] < tg["model"]
