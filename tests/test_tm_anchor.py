@@ -107,3 +107,68 @@ def test_anchor_beats_the_trees_on_held_out_chemistry_and_reports_coverage() -> 
     assert 0.5 <= cov["coverage"] <= 1.0 and cov["width_c"] > 0
     tg = res["tg"]["mae"]
     assert tg["ratio_residual"] < tg["model"]
+
+
+# ------------------------------------------------------------------ the shipped head
+REFERENCE = pd.DataFrame({"id": ["ZIF-4", "ZIF-62", "ZIF-8", "MOF-5"], "metal": ["Zn", "Zn", "Zn", "Zn"],
+                          "ligands": ["Im:2", "Im:1.75;bIm:0.25", "MeIm:2", "BDC:0.75;O:0.25"],
+                          "counter_ions": ["", "", "", ""], "dimensionality": [3, 3, 3, 3]})
+
+
+def _thermal_available() -> bool:
+    from mlglass.datasets import dataset_path
+
+    return dataset_path("thermal.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def anchored(glasses):  # type: ignore[no-untyped-def]
+    """A small bundle trained with 60 thermal train/val rows: its Tm head is Td-anchored."""
+    from mlglass.datasets import load_thermal
+    from mlglass.models.predictor import GlassPredictor
+
+    t = load_thermal()
+    t = t[t["error"] == ""]
+    small = pd.concat([t[t["split"] == s].head(n) for s, n in (("train", 45), ("val", 15))])
+    tiny = {"n_estimators": 15, "max_depth": 2, "calibration_folds": 3}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tm_anchor, "ANCHOR_KIND", "residual")
+        return GlassPredictor.train(glasses, params={"tm": tiny, "tg": tiny, "melt": tiny, "td": tiny,
+                                                     "tm_aft": {"n_estimators": 20}}, thermal=small)
+
+
+@pytest.mark.skipif(not _thermal_available(), reason="datasets/thermal.csv not built")
+def test_bundle_anchor_follows_td_row_and_survives_save_load(anchored, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mlglass.models.predictor import GlassPredictor
+    from mlglass.models.td_informed import tg_from_tm
+
+    p = anchored
+    state = p.metadata["tm_anchor"]
+    assert state["kind"] == "residual" and state["td_head"] == "td_row"
+    out = p.predict(REFERENCE).set_index("id")
+    head = ResidualTm.from_dict(state["residual"], p.heads["tm_anchor"].booster)
+    X = p.featurizer.transform(REFERENCE)[p.feature_labels].to_numpy(np.float32)
+    td_row = p.heads["td_row"].predict(X)
+    np.testing.assert_allclose(out["tm_c"].to_numpy(), head.predict(X, td_row), rtol=1e-5)
+    assert (out["tm_lo_c"] < out["tm_c"]).all() and (out["tm_c"] < out["tm_hi_c"]).all()
+    if state["use_for_tg"]:
+        np.testing.assert_allclose(out["tg_c"].to_numpy(), tg_from_tm(out["tm_c"].to_numpy(), state["tg_tm_ratio"]),
+                                   rtol=1e-5)
+        assert (out["tg_c"] < out["tm_c"]).all()
+    wide = p.predict(REFERENCE, coverage=0.95).set_index("id")
+    assert ((wide["tm_hi_c"] - wide["tm_lo_c"]) >= (out["tm_hi_c"] - out["tm_lo_c"]) - 1e-9).all()
+    q = GlassPredictor.load(p.save(tmp_path / "m"))
+    np.testing.assert_allclose(q.predict(REFERENCE)["tm_c"], out["tm_c"].to_numpy(), rtol=1e-6)
+
+
+def test_bundled_zif62_melts_below_its_predicted_td() -> None:
+    """The shipped Tm of ZIF-62 lies below its Td_hat (a melter melts before it decomposes)."""
+    from mlglass.models.predictor import GlassPredictor
+
+    p = GlassPredictor.default()
+    if "tm_anchor" not in p.metadata:
+        pytest.skip("the bundled models carry no Td-anchored Tm head")
+    out = p.predict(["Zn(Im)1.75(bIm)0.25"]).iloc[0]
+    assert out["error"] == "" and out["td_source"] == "table row"
+    assert out["tm_c"] < out["td_c"]
+    assert out["tg_c"] < out["tm_c"]

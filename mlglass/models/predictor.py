@@ -65,7 +65,7 @@ DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "o
 _PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
-_OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
+_OPTIONAL_HEADS = {"td_struct", "tm_anchor"}  # structure-only Td view; Td-anchored Tm residual trees
 _K = 273.15
 _Z80 = 1.2815515655446004  # standard normal quantile of 0.9
 
@@ -276,6 +276,13 @@ class GlassPredictor:
                     params={k: params[k] for k in ("td", "tm_aft") if k in params})
                 heads.update(extra_heads)
                 metadata["decomposition"] = extra_info
+                from mlglass.models.tm_anchor import ANCHOR_KIND, train_bundle_anchor
+
+                if ANCHOR_KIND is not None:  # Td-anchored Tm, the winner of the nested CV (issue 11)
+                    anchor, metadata["tm_anchor"] = train_bundle_anchor(
+                        sets, labels, thermal, featurizer, kind=ANCHOR_KIND, seed=seed, coverage=coverage,
+                        n_jobs=n_jobs, td_params=params.get("td"))
+                    heads["tm_anchor"] = _Head(anchor)
         return cls(heads, metadata=metadata, featurizer=featurizer)
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -388,6 +395,11 @@ class GlassPredictor:
         else:
             q_tm = self.heads["tm"].halfwidth(cov)
             q_tg = self.heads["tg"].halfwidth(cov)
+        if "tm_anchor" in self.metadata:  # Td-anchored Tm (and Tg = r Tm), issue 11
+            from mlglass.models.tm_anchor import bundle_anchor
+
+            tm, q_tm, tg_raw, q_tg = bundle_anchor(self, X, tm, q_tm, tg_raw, q_tg, extra.get("tm_domain"),
+                                                   check_coverage(cov))
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
         tm_lo, tm_hi = tm - q_tm, tm + q_tm
         tg, tg_lo, tg_hi = cap_tg_interval(tg_raw, q_tg, tm, tm_hi, cap)

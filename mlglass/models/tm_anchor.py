@@ -55,9 +55,9 @@ from mlglass.models import td_informed as _ti
 from mlglass.models.boosting import BoostedRegressor, conformal_quantile
 from mlglass.models.domain import DOMAIN_BINS, ApplicabilityDomain
 
-__all__ = ["CANDIDATES", "DELTA_GRID", "HEAD_KINDS", "MIN_BIN", "RESIDUAL_COMMON", "RESIDUAL_GRID", "ResidualTm",
-           "InnerCV", "inner_cv", "choose_delta", "mondrian_quantiles", "evaluate_tm_anchor", "fit_anchor_head",
-           "predict_anchor"]
+__all__ = ["ANCHOR_KIND", "CANDIDATES", "DELTA_GRID", "HEAD_KINDS", "MIN_BIN", "RESIDUAL_COMMON", "RESIDUAL_GRID",
+           "ResidualTm", "InnerCV", "inner_cv", "choose_delta", "mondrian_quantiles", "evaluate_tm_anchor",
+           "fit_anchor_head", "predict_anchor", "evaluate_anchor_tables", "train_bundle_anchor", "bundle_anchor"]
 
 #: Shared, strongly regularising settings of the residual trees.
 RESIDUAL_COMMON: dict[str, Any] = {"learning_rate": 0.1, "min_child_weight": 8.0, "reg_lambda": 10.0,
@@ -72,6 +72,8 @@ DELTA_GRID = tuple(float(d) for d in range(0, 201, 25))
 CANDIDATES = ("residual", "gated", "gated_td", "capped")
 #: Fewest inner residuals of a domain bin for its own conformal quantile.
 MIN_BIN = 8
+#: Kind of anchored head :meth:`GlassPredictor.train` adds (None: none; set by the nested CV, model card).
+ANCHOR_KIND: str | None = None
 
 
 class ResidualTm:
@@ -391,10 +393,13 @@ def fit_anchor_head(tm: Any, tg: Any, labels: Sequence[str], chem_tm: Sequence[t
     pos = {i: k for k, i in enumerate(tm.ids)}
     cal = np.array([i in pos for i in tg.ids], bool)
     idx = [pos[i] for i in tg.ids[cal]]
-    q_tg = mondrian_quantiles(tg.y[cal] - _ti.tg_from_tm(oof[idx], ratio), bins[idx], coverage)
-    q_tm = mondrian_quantiles(tm.y - oof, bins, coverage)
+    tg_res = tg.y[cal] - _ti.tg_from_tm(oof[idx], ratio)
     state = {"kind": kind, "residual": head.to_dict(), "td_head": "td_row", "coverage": coverage,
-             "tm_halfwidth_c": q_tm, "tg_halfwidth_c": q_tg, "tg_tm_ratio": ratio, "min_bin": MIN_BIN,
+             "tm_calibration": {"residuals_c": np.abs(tm.y - oof).tolist(), "bins": [str(b) for b in bins]},
+             "tg_calibration": {"residuals_c": np.abs(tg_res).tolist(), "bins": [str(b) for b in bins[idx]]},
+             "tm_halfwidth_c": mondrian_quantiles(tm.y - oof, bins, coverage),
+             "tg_halfwidth_c": mondrian_quantiles(tg_res, bins[idx], coverage), "tg_tm_ratio": ratio,
+             "min_bin": MIN_BIN, "use_for_tg": True,
              "inner_mae_c": float(np.nanmean(np.abs(oof - tm.y))),
              "prior": "td prior on thermal train+val rows without known melters (TD_PARAMS)",
              "nested": dict(nested or {})}
@@ -427,9 +432,58 @@ def predict_anchor(state: Mapping[str, Any], head: ResidualTm, td_hat: np.ndarra
         tm = np.where(np.isin(bins, ["in", "near"]), tm_model, tm)
     tg = _ti.tg_from_tm(tm, float(state["tg_tm_ratio"]))
 
-    def half(q: Mapping[str, float]) -> np.ndarray:
+    def half(cal: Mapping[str, Any]) -> np.ndarray:
+        q = mondrian_quantiles(np.asarray(cal["residuals_c"], float), np.asarray(cal["bins"], object), coverage,
+                               min_bin=int(state.get("min_bin", MIN_BIN)))
         if bins is None:
-            return np.full(len(tm), float(q["all"]))
-        return np.array([float(q.get(str(b), q["all"])) for b in bins], float)
+            return np.full(len(tm), q["all"])
+        return np.array([q.get(str(b), q["all"]) for b in bins], float)
 
-    return tm, half(state["tm_halfwidth_c"]), tg, half(state["tg_halfwidth_c"])
+    return tm, half(state["tm_calibration"]), tg, half(state["tg_calibration"])
+
+
+def train_bundle_anchor(sets: dict, labels: Sequence[str], thermal: Any, featurizer: Any = None, *, seed: int = 0,
+                        coverage: float = 0.8, n_jobs: int = 1, td_params: dict[str, Any] | None = None,
+                        kind: str = "residual") -> tuple[xgb.Booster | None, dict[str, Any]]:
+    """The ``tm_anchor`` head of a bundle: (residual booster or None, metadata) from the thermal table."""
+    from mlglass.models.evaluate import _chemistry
+
+    inputs = _ti.thermal_inputs(thermal, featurizer)
+    chem = _chemistry(sets["tm"]) or [(frozenset(), frozenset())] * len(sets["tm"].y)
+    head, state = fit_anchor_head(sets["tm"], sets["tg"], labels, chem, inputs["thermal_X"], inputs["thermal_td"],
+                                  inputs["known_melter"], kind=kind, seed=seed, coverage=coverage,
+                                  td_params=td_params, n_jobs=n_jobs)
+    return head.booster_, state
+
+
+def bundle_anchor(predictor: Any, X: np.ndarray, tm: np.ndarray, q_tm: Any, tg: np.ndarray, q_tg: Any,
+                  bins: np.ndarray | None, coverage: float) -> tuple[np.ndarray, Any, np.ndarray, Any]:
+    """Replace a bundle's Tm (and Tg when ``use_for_tg``) by the anchored head's; pass through without one.
+
+    ``Td_hat`` is the bundle's ``td_row`` head on the same descriptor rows ``X`` (float32).
+    """
+    state = predictor.metadata.get("tm_anchor")
+    if not state or "td_row" not in predictor.heads or len(X) == 0:
+        return tm, q_tm, tg, q_tg
+    cache = predictor.__dict__.setdefault("_anchor_head", {})
+    if "head" not in cache:
+        booster = predictor.heads["tm_anchor"].booster if "tm_anchor" in predictor.heads else None
+        cache["head"] = ResidualTm.from_dict(state["residual"], booster)
+    td_hat = predictor.heads["td_row"].predict(X)
+    a_tm, a_qtm, a_tg, a_qtg = predict_anchor(state, cache["head"], td_hat, X, tm, bins, coverage)
+    if state.get("use_for_tg", False):
+        return a_tm, a_qtm, a_tg, a_qtg
+    return a_tm, a_qtm, tg, q_tg
+
+
+def evaluate_anchor_tables(sets: dict, thermal: Any, *, n_splits: int = 5, n_repeats: int = 3, seed: int = 0,
+                           coverage: float = 0.8, n_jobs: int = 1) -> dict[str, Any]:
+    """:func:`evaluate_tm_anchor` from the training sets and the thermal table (featurizes the table: minutes)."""
+    from mlglass.featurize import GlassFeaturizer
+    from mlglass.models.evaluate import _chemistry
+
+    featurizer = GlassFeaturizer()
+    chem = {k: _chemistry(sets[k]) for k in ("tm", "tg")}
+    return evaluate_tm_anchor(sets, featurizer.feature_labels(), chem, **_ti.thermal_inputs(thermal, featurizer),
+                              glass_keys=_ti.glass_composition_keys(sets), n_splits=n_splits, n_repeats=n_repeats,
+                              seed=seed, coverage=coverage, n_jobs=n_jobs)
