@@ -161,14 +161,54 @@ def test_bundle_anchor_follows_td_row_and_survives_save_load(anchored, tmp_path)
     np.testing.assert_allclose(q.predict(REFERENCE)["tm_c"], out["tm_c"].to_numpy(), rtol=1e-6)
 
 
-def test_bundled_zif62_melts_below_its_predicted_td() -> None:
-    """The shipped Tm of ZIF-62 lies below its Td_hat (a melter melts before it decomposes)."""
+def test_bundled_tm_is_anchored_on_td_outside_the_domain() -> None:
+    """The shipped Tm: the boosted model for ZIF-62 (``in``), Td_hat for out-of-domain chemistry; Tg < Tm < Td.
+
+    ZIF-62 melts (437 degC) below its measured Td (550 degC, ``datasets/glasses.csv``); the shipped Tm
+    keeps that order when the measured Td is given. (It is *not* below the ``td_row`` Td_hat of
+    ZIF-62, 354 degC: the Td head underestimates this ZIF's decomposition, see models/README.md.)
+    """
     from mlglass.models.predictor import GlassPredictor
 
     p = GlassPredictor.default()
     if "tm_anchor" not in p.metadata:
         pytest.skip("the bundled models carry no Td-anchored Tm head")
-    out = p.predict(["Zn(Im)1.75(bIm)0.25"]).iloc[0]
-    assert out["error"] == "" and out["td_source"] == "table row"
-    assert out["tm_c"] < out["td_c"]
-    assert out["tg_c"] < out["tm_c"]
+    assert p.metadata["tm_anchor"]["kind"] == tm_anchor.ANCHOR_KIND
+    frame = pd.DataFrame([
+        {"id": "zif62", "formula": "Zn(Im)1.75(bIm)0.25", "dimensionality": 3, "td_c": 550.0},
+        {"id": "ca_formate", "metal": "Ca", "ligands": "[O-]C=O:2"},
+        {"id": "pb_im2", "formula": "Pb(Im)2"},
+    ])
+    out = p.predict(frame).set_index("id")
+    assert (out["error"] == "").all()
+    zif = out.loc["zif62"]
+    assert zif["tm_domain"] == "in" and zif["td_source"] == "given"
+    assert zif["tm_c"] < zif["td_c"]
+    assert zif["tm_lo_c"] <= 437.0 <= zif["tm_hi_c"]
+    X = p.featurizer.transform(frame.drop(columns="td_c"))[p.feature_labels].to_numpy(np.float32)
+    assert zif["tm_c"] == pytest.approx(float(p.heads["tm"].predict(X[:1])[0]), rel=1e-5)
+    far = out.loc[["ca_formate", "pb_im2"]]
+    assert (far["tm_domain"] == "out").all() and (far["td_source"] == "table row").all()
+    np.testing.assert_allclose(far["tm_c"], far["td_c"], rtol=1e-5)  # anchored: Tm_hat = Td_hat
+    assert (out["tg_c"] < out["tm_c"]).all()
+    assert ((out["tm_lo_c"] < out["tm_c"]) & (out["tm_c"] < out["tm_hi_c"])).all()
+
+
+def test_gated_td_uses_the_model_in_the_domain_and_td_hat_outside() -> None:
+    rng = np.random.default_rng(3)
+    res = np.abs(rng.normal(0, 50, 40))
+    bins_cal = np.array(["in"] * 10 + ["out"] * 30, dtype=object)
+    state = {"kind": "gated_td", "tg_tm_ratio": 0.8, "min_bin": 8,
+             "tm_calibration": {"residuals_c": res.tolist(), "bins": bins_cal.tolist()},
+             "tg_calibration": {"residuals_c": (res / 2).tolist(), "bins": bins_cal.tolist()}}
+    head = ResidualTm({"n_estimators": 0})  # offset 0: Td_hat itself
+    td_hat = np.array([400.0, 400.0, 400.0])
+    model = np.array([300.0, 300.0, 300.0])
+    bins = np.array(["in", "near", "out"], dtype=object)
+    tm, q_tm, tg, q_tg = tm_anchor.predict_anchor(state, head, td_hat, np.zeros((3, 2)), model, bins, 0.8)
+    np.testing.assert_allclose(tm, [300.0, 300.0, 400.0])
+    assert q_tm[0] == mondrian_quantiles(res[:10], np.array(["in"] * 10, dtype=object), 0.8)["in"]
+    assert q_tm[1] == mondrian_quantiles(res, bins_cal, 0.8)["all"]  # no near residuals: global
+    assert np.all(tg < tm) and np.all(q_tg < q_tm)
+    wide = tm_anchor.predict_anchor(state, head, td_hat, np.zeros((3, 2)), model, bins, 0.95)[1]
+    assert np.all(wide >= q_tm)
