@@ -212,3 +212,22 @@ def test_gated_td_uses_the_model_in_the_domain_and_td_hat_outside() -> None:
     assert np.all(tg < tm) and np.all(q_tg < q_tm)
     wide = tm_anchor.predict_anchor(state, head, td_hat, np.zeros((3, 2)), model, bins, 0.95)[1]
     assert np.all(wide >= q_tm)
+
+
+def test_evaluate_table_shows_the_anchored_rows() -> None:
+    from rich.table import Table
+
+    from mlglass.report import _anchor_rows
+
+    t = Table()
+    for c in ("method", "MAE", "RMSE", "R2", "n"):
+        t.add_column(c)
+    a = {"n": 59, "mae": {"gated_td": 110.8, "td_prior_only": 117.1, "model": 144.1},
+         "mae_std": {"gated_td": 0.3, "td_prior_only": 0.0}, "zif_mae": {"gated_td": 103.2, "td_prior_only": 103.2},
+         "other_mae": {"gated_td": 115.3, "td_prior_only": 125.3}}
+    _anchor_rows(t, a)
+    methods = list(t.columns[0].cells)
+    assert len(methods) == 2 and methods[1].startswith("gated_td (Td-anchored, nested")
+    assert list(t.columns[1].cells)[1] == "110.8 ± 0.3"
+    _anchor_rows(t, None)  # evaluation without the thermal table: no rows
+    assert len(list(t.columns[0].cells)) == 2

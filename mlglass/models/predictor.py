@@ -10,6 +10,9 @@ Physical coupling (documented choices)
   still brackets the estimate and keeps its coverage, which ``mlglass evaluate``
   checks after the cap), with the upper bound at most ``r_max`` times the upper
   Tm bound.
+* **Td-anchored Tm (bundles with ``tm_anchor`` metadata).** Outside the Tm domain's
+  ``in``/``near`` bins Tm is the ``td_row`` predicted Td, and Tg = r * Tm (kelvin), with
+  Mondrian conformal intervals per domain bin (:mod:`mlglass.models.tm_anchor`).
 * **Applicability domain.** ``tm_domain`` / ``tg_domain`` (``in``, ``near``, ``out``)
   and ``domain`` (the worse of the two) come from
   :class:`mlglass.models.domain.ApplicabilityDomain`; the Tm and Tg intervals are
