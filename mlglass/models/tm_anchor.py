@@ -463,10 +463,13 @@ def train_bundle_anchor(sets: dict, labels: Sequence[str], thermal: Any, featuri
 
 
 def bundle_anchor(predictor: Any, X: np.ndarray, tm: np.ndarray, q_tm: Any, tg: np.ndarray, q_tg: Any,
-                  bins: np.ndarray | None, coverage: float) -> tuple[np.ndarray, Any, np.ndarray, Any]:
+                  bins: np.ndarray | None, coverage: float, td_hat: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, Any, np.ndarray, Any]:
     """Replace a bundle's Tm (and Tg when ``use_for_tg``) by the anchored head's; pass through without one.
 
-    ``Td_hat`` is the bundle's ``td_row`` head on the same descriptor rows ``X`` (float32).
+    ``Td_hat`` is the bundle's ``td_row`` head on the same descriptor rows ``X`` (float32), or
+    ``td_hat`` when the caller has it already; for ``gated_td`` only the rows outside
+    ``in``/``near`` need it.
     """
     state = predictor.metadata.get("tm_anchor")
     if not state or "td_row" not in predictor.heads or len(X) == 0:
@@ -475,10 +478,16 @@ def bundle_anchor(predictor: Any, X: np.ndarray, tm: np.ndarray, q_tm: Any, tg: 
     if "head" not in cache:
         booster = predictor.heads["tm_anchor"].booster if "tm_anchor" in predictor.heads else None
         cache["head"] = ResidualTm.from_dict(state["residual"], booster)
-    td_hat = predictor.heads["td_row"].predict(X)
     dom = predictor.domain("tm")
     if bins is None and dom is not None:  # no chemistry given: bins from the distance alone
         bins, _ = dom.classify(np.asarray(X, float), [(frozenset(), frozenset())] * len(X))
+    if td_hat is None:
+        need = np.ones(len(X), bool)
+        if state.get("kind") == "gated_td" and bins is not None:
+            need = ~np.isin(bins, ["in", "near"])
+        td_hat = np.full(len(X), np.nan)
+        if need.any():
+            td_hat[need] = predictor.heads["td_row"].predict(np.asarray(X, np.float32)[need])
     a_tm, a_qtm, a_tg, a_qtg = predict_anchor(state, cache["head"], td_hat, X, tm, bins, coverage)
     if state.get("use_for_tg", False):
         return a_tm, a_qtm, a_tg, a_qtg
