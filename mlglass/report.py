@@ -53,6 +53,7 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
         for m, v in r["methods"].items():
             t.add_row(m, f"{_f(v.get('mae'))} ± {_f(v.get('mae_std'))}", _f(v.get("rmse")), _f(v.get("r2"), 2),
                       str(v.get("n", "")))
+        _anchor_rows(t, res.get("tm_anchor", {}).get(key))
         lofo = r["lofo"]
         t.add_row("model, leave-one-family-out", _f(lofo["model"]["mae"]), _f(lofo["model"]["rmse"]),
                   _f(lofo["model"]["r2"], 2), str(lofo["model"]["n"]))
@@ -79,6 +80,18 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
     tables.append(t)
     tables.extend(thermal_tables(res.get("thermal")))
     return tables
+
+
+def _anchor_rows(t: Table, a: dict[str, Any] | None) -> None:
+    """Rows of the nested Td-anchored Tm evaluation (:mod:`mlglass.models.tm_anchor`), when it ran."""
+    if not a or "mae" not in a:
+        return
+    for m in ("td_prior_only", "residual", "gated", "gated_td", "capped", "ratio_td_prior_only", "ratio_residual",
+              "ratio_gated", "ratio_gated_td", "ratio_capped"):
+        if m in a["mae"]:
+            t.add_row(f"{m} (Td-anchored, nested; ZIF {_f(a['zif_mae'].get(m), 0)}, others "
+                      f"{_f(a['other_mae'].get(m), 0)})", f"{_f(a['mae'][m])} ± {_f(a['mae_std'].get(m))}", "-", "-",
+                      str(a.get("n", "")))
 
 
 def thermal_tables(th: dict[str, Any] | None) -> list[Table]:

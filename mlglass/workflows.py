@@ -128,6 +128,12 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     from mlglass.models.evaluate_thermal import evaluate_thermal
 
     res["thermal"] = evaluate_thermal(data, coverage=coverage, seed=seed, n_splits=n_splits)
+    if "skipped" not in res["thermal"]:  # nested Td-anchored Tm / Tg (issue 11)
+        from mlglass.datasets import load_thermal
+        from mlglass.models.tm_anchor import evaluate_anchor_tables
+
+        res["tm_anchor"] = evaluate_anchor_tables(sets, load_thermal(), n_splits=n_splits, n_repeats=n_repeats,
+                                                  seed=seed, coverage=coverage)
     res["seconds"] = time.perf_counter() - t0
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(jsonable(res), indent=2) + "\n")

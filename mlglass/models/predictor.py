@@ -10,6 +10,9 @@ Physical coupling (documented choices)
   still brackets the estimate and keeps its coverage, which ``mlglass evaluate``
   checks after the cap), with the upper bound at most ``r_max`` times the upper
   Tm bound.
+* **Td-anchored Tm (bundles with ``tm_anchor`` metadata).** Outside the Tm domain's
+  ``in``/``near`` bins Tm is the ``td_row`` predicted Td, and Tg = r * Tm (kelvin), with
+  Mondrian conformal intervals per domain bin (:mod:`mlglass.models.tm_anchor`).
 * **Applicability domain.** ``tm_domain`` / ``tg_domain`` (``in``, ``near``, ``out``)
   and ``domain`` (the worse of the two) come from
   :class:`mlglass.models.domain.ApplicabilityDomain`; the Tm and Tg intervals are
@@ -84,7 +87,7 @@ DOMAIN_COLUMNS = ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "o
 _PREDICTION_KEYS = ("td_c", "cif", *STRUCT_COLUMNS)
 _CORE_HEADS = {"tm", "tg", "melt"}
 _DECOMPOSITION_HEADS = {"td_cif", "td_row", "tm_aft"}
-_OPTIONAL_HEADS = {"td_struct"}  # structure-only Td view (bundles trained with graph descriptors)
+_OPTIONAL_HEADS = {"td_struct", "tm_anchor"}  # structure-only Td view; Td-anchored Tm residual trees
 #: Heads used only for rows with a structure (CIF): their boosters are built on first use.
 _LAZY_HEADS = {"td_cif", "td_struct"}
 _K = KELVIN
@@ -188,6 +191,13 @@ class GlassPredictor:
                     params={k: params[k] for k in ("td", "tm_aft") if k in params})
                 heads.update(extra_heads)
                 metadata["decomposition"] = extra_info
+                from mlglass.models.tm_anchor import ANCHOR_KIND, train_bundle_anchor
+
+                if ANCHOR_KIND is not None:  # Td-anchored Tm, the winner of the nested CV (issue 11)
+                    anchor, metadata["tm_anchor"] = train_bundle_anchor(
+                        sets, labels, thermal, featurizer, kind=ANCHOR_KIND, seed=seed, coverage=coverage,
+                        n_jobs=n_jobs, td_params=params.get("td"))
+                    heads["tm_anchor"] = FittedBooster(anchor)
         return cls(heads, metadata=metadata, featurizer=featurizer)
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -306,6 +316,13 @@ class GlassPredictor:
         else:
             q_tm = self.heads["tm"].halfwidth(cov)
             q_tg = self.heads["tg"].halfwidth(cov)
+        if "tm_anchor" in self.metadata:  # Td-anchored Tm (and Tg = r Tm), issue 11
+            from mlglass.models.tm_anchor import bundle_anchor
+
+            td_hat = self.heads["td_row"].predict(X, classes) if classes is not None and "td_row" in self.heads \
+                else None  # with tree classes every row's Td_hat costs one prediction per class
+            tm, q_tm, tg_raw, q_tg = bundle_anchor(self, X, tm, q_tm, tg_raw, q_tg, extra.get("tm_domain"),
+                                                   check_coverage(cov), td_hat=td_hat)
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
         tm_lo, tm_hi = tm - q_tm, tm + q_tm
         tg, tg_lo, tg_hi = cap_tg_interval(tg_raw, q_tg, tm, tm_hi, cap)
