@@ -234,7 +234,7 @@ def predict(input: Path | None = typer.Argument(None, exists=True, dir_okay=Fals
     cols = [c for c in ("id", "tm_c", "tm_lo_c", "tm_hi_c", "tg_c", "tg_lo_c", "tg_hi_c", "td_c", "td_source",
                         "window_c", "tm_censored_c", "p_melt", "domain", "error") if c in out.columns]
     if explain:
-        cols += [c for c in ("tm_top_features", "td_top_features") if c in out.columns]
+        cols += [c for c in ("tm_top_features", "p_melt_top_features", "td_top_features") if c in out.columns]
     console.print(prediction_table(out, "predictions (°C; 80% intervals unless --coverage)", cols, n=20))
 
 

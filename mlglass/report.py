@@ -162,7 +162,7 @@ def prediction_table(frame: pd.DataFrame, title: str, columns: list[str] | None 
                                       "p_melt", "score", "error") if c in frame.columns]
     t = Table(title=title)
     for c in columns:
-        t.add_column(c.replace("_c", " °C") if c.endswith("_c") else c, overflow="fold")
+        t.add_column(c[:-2] + " °C" if c.endswith("_c") else c, overflow="fold")
     for _, row in frame.head(n).iterrows():
         cells = []
         for c in columns:

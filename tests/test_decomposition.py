@@ -100,7 +100,12 @@ class TestBundledDecomposition:
             for n in NON_MELTERS:
                 assert out.loc[m, "p_melt"] > out.loc[n, "p_melt"], (m, n, out["p_melt"].to_dict())
         assert (out["td_source"] == "table row").all()
-        np.testing.assert_allclose(out["window_c"], out["td_c"] - out["tm_c"])
+        # the window is that of the Tm behind p_melt, so it gives the same reason: melters have the wider window
+        np.testing.assert_allclose(out["window_c"], out["td_c"] - out["tm_censored_c"])
+        for m in MELTERS:
+            for n in NON_MELTERS:
+                assert out.loc[m, "window_c"] > out.loc[n, "window_c"], (m, n, out["window_c"].to_dict())
+        assert out["p_melt_top_features"].str.contains("ln\\(Tm/K\\)").all()
         assert (out["td_lo_c"] < out["td_c"]).all() and (out["td_c"] < out["td_hi_c"]).all()
         assert out["td_top_features"].str.len().gt(0).all()
         assert out["tm_top_features"].str.contains("degC").all()

@@ -94,5 +94,8 @@ def predict_decomposition(predictor: Any, table: np.ndarray, index: np.ndarray, 
     cal = dec.get("calibration")
     if cal:
         p = MonotoneCalibrator.from_thresholds(cal["x"], cal["y"], cal.get("eps", 0.05)).transform(p)
-    return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": td - tm, "td_source": source, "p_melt": p,
-            "tm_censored_c": np.exp(margin_u[index]) - KELVIN}
+    tm_censored = np.exp(margin_u[index]) - KELVIN
+    # the window of the Tm that knows decomposition (the one p_melt integrates): > 0 where melting comes first
+    window = np.where(np.isfinite(tm_censored), td - tm_censored, td - tm)
+    return {"td_c": td, "td_lo_c": lo, "td_hi_c": hi, "window_c": window, "td_source": source, "p_melt": p,
+            "tm_censored_c": tm_censored}

@@ -29,7 +29,8 @@ Physical coupling (documented choices)
   the structure-only view when the CIF's compound record could not be
   extracted), with a split-conformal interval. A user-given ``td_c`` takes
   precedence; the ``td_source`` column says which Td was used (``given``,
-  ``cif``, ``table row``, ``structure``). ``window_c = td_c - tm_c``. ``p_melt = P(Tm < Td)`` from the
+  ``cif``, ``table row``, ``structure``). ``window_c = td_c - tm_censored_c`` (the Tm of the censored model
+  below, which knows that frameworks decompose; ``td_c - tm_c`` in bundles without it). ``p_melt = P(Tm < Td)`` from the
   censored Tm model (:mod:`mlglass.models.censored`) integrated over the Td
   predictive distribution (a normal whose 80 % interval matches the conformal
   one; a point mass for a given Td). No calibration is applied on top unless
@@ -374,7 +375,8 @@ class GlassPredictor:
         the crystal melts before it decomposes) and ``error`` (empty for good rows; bad rows are
         kept with the reason and NaN predictions). With the decomposition models also ``td_c``,
         ``td_lo_c``, ``td_hi_c`` (degC; a given ``td_c`` is kept and wins), ``td_source``
-        (``given``, ``cif``, ``table row`` or ``structure``), ``window_c`` (= Td - Tm, degC) and ``tm_censored_c``
+        (``given``, ``cif``, ``table row`` or ``structure``), ``window_c`` (= Td - Tm, degC, with the
+        censored model's Tm below: the liquid window behind p_melt) and ``tm_censored_c``
         (median Tm of the censored model behind p_melt, degC: it has learned that frameworks which
         decompose have Tm above their Td, which the glass-trained ``tm_c`` has not).
 

@@ -10,13 +10,16 @@ function. The formulas (also in :data:`OBJECTIVES`) are
 
 ``meltable``
     ``p_melt * sigma((300 - Tm) / 75) * W`` with the liquid-window factor
-    ``W = sigma((Td - Tm - 50) / 25)`` when the row has a Td (``td_c``: the
+    ``W = sigma((Td - Tm_w - 50) / 25)`` when the row has a Td (``td_c``: the
     user's value, or the predictor's Td from the structure or the table row,
-    see ``td_source``), else ``W = 1`` (term omitted). ``p_melt`` is itself
-    P(Tm < Td) (:mod:`mlglass.models.censored`); ``W`` additionally prefers a
-    wide liquid window (the review's criterion for a workable melt: at least
-    ~50 degC between melting and decomposition). Increases with p_melt,
-    decreases with Tm, increases with the window Td - Tm (``window_c``).
+    see ``td_source``), else ``W = 1`` (term omitted). ``Tm_w`` is
+    ``tm_censored_c`` (the Tm of the censored model behind p_melt, which has
+    learned that frameworks decompose; ``window_c = td_c - tm_censored_c``) where
+    the predictor gives it, else Tm. ``p_melt`` is itself P(Tm < Td)
+    (:mod:`mlglass.models.censored`); ``W`` additionally prefers a wide liquid
+    window (the review's criterion for a workable melt: at least ~50 degC
+    between melting and decomposition). Increases with p_melt, decreases with
+    Tm (a low melting point is easier to reach), increases with the window.
 ``stable-glass``
     ``p_melt * sigma((Tg - 200) / 75)``: a high Tg (a glass that stays a glass
     when warm) that can actually be made by melt-quenching (high p_melt).
@@ -314,7 +317,10 @@ def score_predictions(pred: pd.DataFrame, objective: str = "meltable", risk: str
 
             td_col = {"optimistic": "td_hi_c", "pessimistic": "td_lo_c"}.get(opts.risk, "td_c")
             td = numeric_column(pred[td_col] if td_col in pred.columns else pred["td_c"])
-            window = _sigmoid((td - tm - c["window_ref_c"]) / c["window_scale_c"])
+            # the window of the Tm behind p_melt (it knows frameworks decompose), where the predictor gives it
+            tm_w = numeric_column(pred["tm_censored_c"]) if "tm_censored_c" in pred.columns else tm
+            tm_w = np.where(np.isfinite(tm_w), tm_w, tm)
+            window = _sigmoid((td - tm_w - c["window_ref_c"]) / c["window_scale_c"])
             score = np.where(np.isfinite(td), score * window, score)
     elif opts.objective == "stable-glass":
         tg = _column(pred, tg_col, f"objective 'stable-glass' with risk '{opts.risk}'")

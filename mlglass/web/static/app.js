@@ -253,7 +253,7 @@ function parseContrib(text) {
 
 function contributions(row) {
   const box = el("div", { "data-testid": "contributions" }, el("h3", { text: "Why: largest descriptor contributions" }));
-  const groups = [["tm_top_features", "to predicted Tm"], ["p_melt_top_features", "to p_melt (log-odds)"]];
+  const groups = [["tm_top_features", "to predicted Tm"], ["p_melt_top_features", "to the decomposition-aware Tm behind p_melt"]];
   let any = false;
   for (const [k, label] of groups) {
     const items = parseContrib(row[k]);
