@@ -34,7 +34,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedGrou
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlglass.models.boosting import BoostedClassifier, BoostedRegressor
+from mlglass.models.boosting import make_estimator
 from mlglass.models.training_sets import TrainingSet
 
 __all__ = ["evaluate_all", "evaluate_regression", "evaluate_classification", "regression_metrics"]
@@ -97,7 +97,7 @@ def evaluate_regression(ts: TrainingSet, *, params: dict[str, Any] | None = None
         lo = np.full(len(y), np.nan)
         hi = np.full(len(y), np.nan)
         for tr, te in _folds(ts, n_splits, seed + r, classify=False):
-            est = BoostedRegressor(coverage=coverage, random_state=seed, **params)
+            est = make_estimator("regressor", coverage=coverage, random_state=seed, **params)
             est.fit(ts.X[tr], y[tr], groups=ts.groups[tr])
             p, l_, h_ = est.predict_interval(ts.X[te], coverage)
             preds["model"][te], lo[te], hi[te] = p, l_, h_
@@ -157,7 +157,7 @@ def _domain_intervals(ts: TrainingSet, tr: np.ndarray, te: np.ndarray, pred: np.
 
     dist, res = grouped_cv_calibration(
         ts.X[tr], ts.y[tr], ts.groups[tr], labels, seed=seed,
-        make_model=lambda: BoostedRegressor(**{"random_state": seed, **params, "calibration_folds": 0}))
+        make_model=lambda: make_estimator("regressor", **{"random_state": seed, **params, "calibration_folds": 0}))
     dom = ApplicabilityDomain(coverage=coverage).fit(ts.X[tr], labels, [chem[i] for i in tr], dist, res)
     chem_te = [chem[i] for i in te]
     bins, _ = dom.classify(ts.X[te], chem_te)
@@ -170,7 +170,7 @@ def _lofo_regression(ts: TrainingSet, params: dict[str, Any], seed: int) -> dict
     base = np.full(len(ts.y), np.nan)
     per_family = {}
     for tr, te in LeaveOneGroupOut().split(ts.X, ts.y, ts.families):
-        est = BoostedRegressor(calibration_folds=0, random_state=seed, **params).fit(ts.X[tr], ts.y[tr])
+        est = make_estimator("regressor", calibration_folds=0, random_state=seed, **params).fit(ts.X[tr], ts.y[tr])
         pred[te] = est.predict(ts.X[te])
         base[te] = ts.y[tr].mean()
         fam = ts.families[te][0]
@@ -210,7 +210,7 @@ def evaluate_classification(ts: TrainingSet, *, params: dict[str, Any] | None = 
     for r in range(n_repeats):
         preds = {m: np.full(len(y), np.nan) for m in methods}
         for tr, te in _folds(ts, n_splits, seed + r, classify=True):
-            clf = BoostedClassifier(random_state=seed, **params).fit(ts.X[tr], y[tr], groups=ts.groups[tr])
+            clf = make_estimator("classifier", random_state=seed, **params).fit(ts.X[tr], y[tr], groups=ts.groups[tr])
             proba = clf.predict_proba(ts.X[te])
             preds["model"][te] = proba[:, 1] if proba.shape[1] == 2 else float(clf.classes_[0])
             preds["prior"][te] = y[tr].mean()
@@ -309,10 +309,10 @@ def tg_cap_check(tm: TrainingSet, tg: TrainingSet, *, n_splits: int = 5, n_repea
             tm_tr = np.array([g not in held for g in tm.groups])
             if tm_tr.sum() < 4:
                 continue
-            tm_model = BoostedRegressor(coverage=coverage, random_state=seed).fit(tm.X[tm_tr], tm.y[tm_tr],
+            tm_model = make_estimator("regressor", coverage=coverage, random_state=seed).fit(tm.X[tm_tr], tm.y[tm_tr],
                                                                                   groups=tm.groups[tm_tr])
             tm_p, _, tm_hi = tm_model.predict_interval(tg.X[te], coverage)
-            tg_model = BoostedRegressor(coverage=coverage, random_state=seed).fit(tg.X[tr], tg.y[tr],
+            tg_model = make_estimator("regressor", coverage=coverage, random_state=seed).fit(tg.X[tr], tg.y[tr],
                                                                                   groups=tg.groups[tr])
             raw = tg_model.predict(tg.X[te])
             q = tg_model.interval_halfwidth(coverage)

@@ -39,7 +39,7 @@ import numpy as np
 import xgboost as xgb
 from sklearn.model_selection import GroupKFold
 
-from mlglass.models.boosting import BoostedRegressor, conformal_quantile
+from mlglass.models.boosting import conformal_quantile, make_estimator
 
 __all__ = [
     "BLEND_GRID",
@@ -107,7 +107,7 @@ def choose_blend_weight(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat
         return 0.0, oof
     split = GroupKFold(n_splits=max(2, min(n_splits, n_groups)), shuffle=True, random_state=seed)
     for tr, te in split.split(X, y, groups):
-        est = BoostedRegressor(**{"random_state": seed, **(params or {}), "calibration_folds": 0})
+        est = make_estimator("regressor", **{"random_state": seed, **(params or {}), "calibration_folds": 0})
         oof[te] = est.fit(X[tr], y[tr]).predict(X[te])
     maes = [float(np.mean(np.abs(w * td_hat + (1 - w) * oof - y))) for w in grid]
     return float(grid[int(np.argmin(maes))]), oof
@@ -169,10 +169,12 @@ def evaluate_td_informed(sets: dict, labels: list[str], thermal_X: np.ndarray, t
                 w, oof = choose_blend_weight(tm.X[tm_tr], tm.y[tm_tr], tm.groups[tm_tr],
                                              prior.predict(tm.X[tm_tr]), seed=seed)
                 weights.append(w)
-                tm_model = BoostedRegressor(random_state=seed, calibration_folds=0).fit(tm.X[tm_tr], tm.y[tm_tr])
+                tm_model = make_estimator("regressor", random_state=seed, calibration_folds=0).fit(
+                    tm.X[tm_tr], tm.y[tm_tr])
                 tm_hat = w * prior.predict(s.X[te]) + (1 - w) * tm_model.predict(s.X[te])
                 direct = (tm_model.predict(s.X[te]) if target == "tm" else
-                          BoostedRegressor(random_state=seed, calibration_folds=0).fit(s.X[tr], y[tr]).predict(s.X[te]))
+                          make_estimator("regressor", random_state=seed, calibration_folds=0).fit(
+                              s.X[tr], y[tr]).predict(s.X[te]))
                 pred.setdefault("model", np.full(len(y), np.nan))[te] = direct
                 blend_oof = w * prior.predict(tm.X[tm_tr]) + (1 - w) * oof
                 td_te = prior.predict(s.X[te])

@@ -52,7 +52,7 @@ import xgboost as xgb
 from sklearn.model_selection import GroupKFold
 
 from mlglass.models import td_informed as _ti
-from mlglass.models.boosting import BoostedRegressor, conformal_quantile
+from mlglass.models.boosting import conformal_quantile, make_estimator
 from mlglass.models.domain import DOMAIN_BINS, ApplicabilityDomain
 
 __all__ = ["ANCHOR_KIND", "CANDIDATES", "DELTA_GRID", "HEAD_KINDS", "MIN_BIN", "RESIDUAL_COMMON", "RESIDUAL_GRID",
@@ -178,7 +178,7 @@ def inner_cv(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat: np.ndarra
     if split is None:
         return out
     for tr, te in split.split(X, y, groups):
-        est = BoostedRegressor(**{"random_state": seed, **(params or {}), "calibration_folds": 0})
+        est = make_estimator("regressor", **{"random_state": seed, **(params or {}), "calibration_folds": 0})
         out.model[te] = est.fit(X[tr], y[tr]).predict(X[te])
         for k, g in enumerate(grid):
             out.residual[k][te] = ResidualTm(g, seed=seed).fit(X[tr], y[tr], td_hat[tr]).predict(X[te], td_hat[te])
@@ -234,7 +234,7 @@ def _fold_tm_candidates(tm: Any, tm_tr: np.ndarray, X_te: np.ndarray, chem_tm: S
     dom = ApplicabilityDomain(coverage=coverage).fit(X, labels, chem, inner.distance, np.abs(y - inner.model))
     bins_te, _, _ = dom.assess(X_te, chem_te, coverage)
     bins_in = _bins(inner.distance, inner.novel, dom)
-    model = BoostedRegressor(random_state=seed, calibration_folds=0).fit(X, y)
+    model = make_estimator("regressor", random_state=seed, calibration_folds=0).fit(X, y)
     resid = ResidualTm(RESIDUAL_GRID[k_best], seed=seed).fit(X, y, td_tr)
     m_te, r_te = model.predict(X_te), resid.predict(X_te, td_te)
     near_te, near_in = np.isin(bins_te, ["in", "near"]), np.isin(bins_in, ["in", "near"])
@@ -311,7 +311,7 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                     both_tm = s.frame["tm_c"].to_numpy(float)[tr] if "tm_c" in s.frame else np.full(len(tr), np.nan)
                     ratio = _ti.tg_tm_ratio(y[tr], both_tm)
                     te_pred = {f"ratio_{m}": _ti.tg_from_tm(p, ratio) for m, p in fold["te"].items()}
-                    te_pred["model"] = BoostedRegressor(random_state=seed, calibration_folds=0).fit(
+                    te_pred["model"] = make_estimator("regressor", random_state=seed, calibration_folds=0).fit(
                         s.X[tr], y[tr]).predict(s.X[te])
                     te_pred["family_mean"] = _family_mean(y[tr], s.families[tr], s.families[te])
                     # calibration rows: Tg training rows that are Tm training compounds (inner OOF Tm)
