@@ -443,9 +443,11 @@ class GlassPredictor:
                 if out[col].dtype.kind == "f":
                     out[col] = np.where(bad_td, np.nan, out[col].to_numpy(dtype=float))
         out["error"] = errors
-        for col in ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method"):
-            if col in out.columns:
-                out.loc[np.asarray([e != "" for e in errors], dtype=bool), col] = ""
+        bad_rows = np.fromiter((e != "" for e in errors), dtype=bool, count=len(errors))
+        if bad_rows.any():
+            for col in ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method"):
+                if col in out.columns:
+                    out.loc[bad_rows, col] = ""
         if explain:
             for col, texts in explanation_columns(self, table, index, frame, top).items():
                 out[col] = texts

@@ -443,7 +443,8 @@ def predict_anchor(state: Mapping[str, Any], head: ResidualTm, td_hat: np.ndarra
                                min_bin=int(state.get("min_bin", MIN_BIN)))
         if bins is None:
             return np.full(len(tm), q["all"])
-        return np.array([q.get(str(b), q["all"]) for b in bins], float)
+        names, codes = np.unique(np.asarray(bins).astype(str), return_inverse=True)  # a few bins, many rows
+        return np.array([q.get(str(b), q["all"]) for b in names], float)[codes.reshape(-1)]
 
     return tm, half(state["tm_calibration"]), tg, half(state["tg_calibration"])
 
