@@ -209,10 +209,11 @@ def td_slowdown(model: Path, work: Path, sizes: list[int], repeats: int, args: a
     """Median screen wall time with and without the Td models (alternating runs, same input)."""
     plain = strip_decomposition(model, work)
     print(f"Td slowdown: {repeats} alternating runs per size, bundle {model} vs {plain}")
+    distinct = getattr(args, "td_slowdown_workload", "repeated") == "distinct"
     for size in sizes:
-        inp = work / f"cands_{size}.csv"
+        inp = work / (f"distinct_{size}.csv" if distinct else f"cands_{size}.csv")
         if not inp.exists():
-            make_input(inp, size)
+            make_distinct_input(inp, size) if distinct else make_input(inp, size)
         walls: dict[str, list[float]] = {"with Td": [], "without Td": []}
         for _ in range(repeats):
             for label, folder in (("with Td", model), ("without Td", plain)):
@@ -307,6 +308,8 @@ def main() -> None:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--models", default=None, help="model bundle folder (default: models/ or a small trained one); "
                     "compare a bundle with Td models against one without (MLGLASS_THERMAL=off mlglass train --out D)")
+    ap.add_argument("--td-slowdown-workload", choices=("repeated", "distinct"), default="repeated",
+                    help="input of --td-slowdown: the repeated-composition or the distinct-composition workload")
     ap.add_argument("--td-slowdown", type=int, default=0, metavar="N",
                     help="only measure the Td slowdown: N alternating runs with and without the Td models")
     ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
