@@ -153,3 +153,16 @@ def test_blank_cell_rule():
     assert blank_mask(series).tolist() == [True] * len(blanks) + [False] * len(filled)
     assert blank_mask(pd.Series([1.0, math.nan])).tolist() == [False, True]
     assert blank_mask(pd.Series(["a", None, " "], dtype="string")).tolist() == [False, True, True]
+
+
+def test_float_text_of_repeated_values_equals_cell_text():
+    import numpy as np
+
+    from mlglass.io.read import cell_text, float_text
+
+    rng = np.random.default_rng(0)
+    pool = np.r_[rng.normal(300, 100, 500), np.nan, 3.0, 1e17, -0.0, 2.0 ** 60, 0.1]
+    values = np.concatenate([rng.choice(pool, 20_000), rng.normal(size=50)])  # the distinct-value path
+    expected = [cell_text(v) if v == v else "" for v in values.tolist()]
+    assert float_text(values).tolist() == expected
+    assert float_text(values[:100]).tolist() == expected[:100]  # the direct path

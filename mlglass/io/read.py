@@ -86,6 +86,12 @@ def cell_text(v: Any) -> str:
 
 def float_text(values: np.ndarray) -> np.ndarray:
     """:func:`cell_text` of every float of ``values`` (NaN -> ``""``), vectorised; an object array of ``str``."""
+    values = np.asarray(values, dtype=float)
+    if len(values) > 4096:  # predictions repeat (one value per tree class): format each distinct value once
+        codes, uniques = pd.factorize(values)  # NaN -> -1
+        if len(uniques) < len(values) // 2:
+            texts = np.append(float_text(np.asarray(uniques, dtype=float)), "").astype(object)
+            return texts[codes]
     out = np.array([str(v) for v in values.tolist()], dtype=object)
     whole = np.isfinite(values) & (np.floor(values) == values)
     small = whole & (np.abs(values) < 2.0 ** 53)
