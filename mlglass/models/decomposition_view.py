@@ -48,7 +48,8 @@ def structure_only_rows(predictor: Any, frame: pd.DataFrame, td: np.ndarray) -> 
 
 def predict_decomposition(predictor: Any, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame,
                           td_given: np.ndarray | None, tm: np.ndarray, coverage: float | None,
-                          classes: RowClasses | None = None) -> dict[str, np.ndarray]:
+                          classes: RowClasses | None = None, td_row: np.ndarray | None = None
+                          ) -> dict[str, np.ndarray]:
     """Td (CIF view where the row has structure descriptors, else table-row view), window and p_melt."""
     from mlglass.models.censored import MonotoneCalibrator, prob_tm_below_td
 
@@ -57,7 +58,8 @@ def predict_decomposition(predictor: Any, table: np.ndarray, index: np.ndarray, 
     n = len(index)
     empty_u = ~np.isfinite(table).any(axis=1) if table.size else np.ones(len(table), bool)
     row_head, cif_head = predictor.heads["td_row"], predictor.heads["td_cif"]
-    td_u = row_head.predict(table32, classes)
+    # the table-row view for every distinct composition (``td_row``: already predicted by the caller)
+    td_u = np.array(row_head.predict(table32, classes) if td_row is None else td_row, dtype=float)
     td_u[empty_u] = np.nan
     td = td_u[index].astype(float)
     half = np.full(n, row_head.halfwidth(cov))

@@ -291,14 +291,16 @@ class GlassPredictor:
 
     def predict_matrix(self, X: np.ndarray, *, coverage: float | None = None,
                        td_c: np.ndarray | None = None, chemistry: Sequence[tuple] | np.ndarray | None = None,
-                       classes: RowClasses | None = None) -> dict[str, np.ndarray]:
+                       classes: RowClasses | None = None, td_hat: np.ndarray | None = None
+                       ) -> dict[str, np.ndarray]:
         """Predictions for a descriptor matrix (rows of NaN give NaN).
 
         With ``chemistry`` (one ``(metals, donor kinds)`` pair per row, see
         :func:`mlglass.models.domain.record_chemistry`) and a bundle with domain data, the
         intervals widen with the distance to the training data and ``tm_domain``,
         ``tg_domain``, ``domain`` are returned too. ``classes`` (:meth:`row_classes` of ``X``) makes
-        each tree class predicted once; the result is identical.
+        each tree class predicted once; the result is identical. ``td_hat`` (degC), the ``td_row``
+        Td of the rows when the caller has it, saves predicting it again for the Td-anchored Tm.
         """
         cov = self.coverage if coverage is None else coverage
         X = np.asarray(X, dtype=np.float32)
@@ -320,8 +322,6 @@ class GlassPredictor:
         if "tm_anchor" in self.metadata:  # Td-anchored Tm (and Tg = r Tm), issue 11
             from mlglass.models.tm_anchor import bundle_anchor
 
-            td_hat = self.heads["td_row"].predict(X, classes) if classes is not None and "td_row" in self.heads \
-                else None  # with tree classes every row's Td_hat costs one prediction per class
             tm, q_tm, tg_raw, q_tg = bundle_anchor(self, X, tm, q_tm, tg_raw, q_tg, extra.get("tm_domain"),
                                                    check_coverage(cov), td_hat=td_hat)
         cap = float(self.metadata.get("tg_tm_ratio_cap", 0.9))
@@ -420,16 +420,20 @@ class GlassPredictor:
         out = frame.copy()
         chem = cand.chemistry
         classes = self.row_classes(table) if len(table) >= TREE_CLASS_MIN_ROWS else None
+        # the table-row Td of every distinct composition, once: the anchored Tm and the decomposition share it
+        td_row = self.heads["td_row"].predict(np.asarray(table, dtype=np.float32), classes) \
+            if self.has_decomposition else None
         preds = self.predict_matrix(table[index], coverage=coverage, chemistry=chem,
                                     td_c=None if self.has_decomposition else td,
-                                    classes=None if classes is None else classes.take(index))
+                                    classes=None if classes is None else classes.take(index),
+                                    td_hat=None if td_row is None else td_row[index])
         for col, values in preds.items():
             out[col] = values
         out["oxidation_state_used"] = cand.oxidation_used
         out["oxidation_state_method"] = cand.oxidation_method
         if self.has_decomposition:
             dec = predict_decomposition(self, table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
-                                      classes)
+                                        classes, td_row=td_row)
         else:  # a bundle without Td models: only a given td_c
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
             dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),

@@ -19,7 +19,7 @@ representative rows and the inverse index.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,28 @@ class RowClasses:
         return np.asarray(per_class)[self.inverse]
 
 
+def _combine_codes(parts: Iterable[tuple[np.ndarray, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct rows of ``n`` rows given per column as (codes in ``0..size-1``, size).
+
+    The column codes are packed into int64 keys and factorised when a key would overflow; ``parts``
+    is consumed lazily and not beyond the column after which every row is distinct. Returns (row ->
+    distinct-row number in order of first appearance, first row of each distinct row).
+    """
+    key = np.zeros(n, dtype=np.int64)
+    n_keys = 1  # key < n_keys
+    for code, size in parts:
+        if n_keys * size >= _PACK_LIMIT:
+            key, uniques = pd.factorize(key, sort=False)
+            key, n_keys = key.astype(np.int64), len(uniques)
+            if n_keys == n:  # every row already its own class
+                break
+        key = key * size + code
+        n_keys *= size
+    key, _ = pd.factorize(key, sort=False)
+    _, first = np.unique(key, return_index=True)
+    return key.astype(np.intp), first.astype(np.intp)
+
+
 def factorize_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the distinct rows of equal-length 1-D ``columns`` (exact; NaN equals NaN).
 
@@ -66,17 +88,12 @@ def factorize_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first : ndarray of intp
         Index of the first row of each distinct row.
     """
-    n = len(columns[0]) if columns else 0
-    key = np.zeros(n, dtype=np.int64)
-    n_keys = 1
-    for col in columns:
-        code, uniques = pd.factorize(np.asarray(col), use_na_sentinel=False)
-        key, keys = pd.factorize(key * (len(uniques) + 1) + code, sort=False)
-        n_keys = len(keys)
-        if n_keys == n:
-            break
-    _, first = np.unique(key, return_index=True)
-    return key.astype(np.intp), first.astype(np.intp)
+    def parts() -> Iterator[tuple[np.ndarray, int]]:
+        for col in columns:
+            code, uniques = pd.factorize(np.asarray(col), use_na_sentinel=False)
+            yield code.astype(np.int64), len(uniques)
+
+    return _combine_codes(parts(), len(columns[0]) if columns else 0)
 
 
 def _tree_thresholds(booster: xgb.Booster) -> dict[int, np.ndarray]:
@@ -132,25 +149,13 @@ class SplitBins:
         X32 = np.asarray(X, dtype=np.float32)
         if X32.ndim != 2 or X32.shape[1] != self.n_features:
             raise ValueError(f"expected a matrix with {self.n_features} columns, got shape {X32.shape}")
-        n = len(X32)
-        key = np.zeros(n, dtype=np.int64)
-        n_keys = 1  # key < n_keys; codes are packed into one int64 until it would overflow, then factorised
-        for j, th in self.thresholds.items():
-            col = X32[:, j]
-            code = np.searchsorted(th, col, side="right").astype(np.int64)
-            code[np.isnan(col)] = len(th) + 1
-            if n_keys * (len(th) + 2) >= _PACK_LIMIT:
-                key, uniques = pd.factorize(key, sort=False)
-                key = key.astype(np.int64)
-                n_keys = len(uniques)
-                if n_keys == n:  # every row already its own class
-                    break
-            key = key * (len(th) + 2) + code
-            n_keys *= len(th) + 2
-        key, uniques = pd.factorize(key, sort=False)
-        n_keys = len(uniques)
-        first = np.zeros(n_keys, dtype=np.intp)
-        if n:
-            # first row of each class: the classes are numbered in order of first appearance
-            _, first = np.unique(key, return_index=True)
+
+        def parts() -> Iterator[tuple[np.ndarray, int]]:
+            for j, th in self.thresholds.items():
+                col = X32[:, j]
+                code = np.searchsorted(th, col, side="right").astype(np.int64)
+                code[np.isnan(col)] = len(th) + 1  # missing: the default branch
+                yield code, len(th) + 2
+
+        key, first = _combine_codes(parts(), len(X32))
         return RowClasses(np.ascontiguousarray(X32[first]), key.astype(np.intp))
