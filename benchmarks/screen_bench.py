@@ -197,7 +197,8 @@ def strip_decomposition(model: Path, workdir: Path) -> Path:
 def screen_once(inp: Path, out: Path, model: Path, args: argparse.Namespace) -> dict:
     """Screen ``inp`` in a fresh subprocess; its JSON report."""
     cmd = [sys.executable, __file__, "--run-one", "--input", str(inp), "--output", str(out), "--model",
-           str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size)]
+           str(model), "--workers", str(args.workers), "--threads", str(args.threads),
+           "--chunk-size", str(args.chunk_size)]
     proc = subprocess.run(cmd, text=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         print(proc.stderr or "", file=sys.stderr)
@@ -237,6 +238,7 @@ def run_one(args: argparse.Namespace) -> None:
         prof.enable()
     t0 = time.perf_counter()
     res = screen_file(args.input, args.output, args.model, chunk_size=args.chunk_size, workers=args.workers,
+                      threads=args.threads,
                       dask_address=args.dask, progress=args.progress, top_n=10)
     wall = time.perf_counter() - t0
     if prof is not None:
@@ -299,6 +301,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per size (the median is reported)")
     ap.add_argument("--workdir", default="/tmp/mlglass-screen-bench", help="folder for the synthetic files")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2, help="chunks in flight in one process (screen_file's threads)")
     ap.add_argument("--dask", default=None, help="dask address ('local' for a LocalCluster)")
     ap.add_argument("--chunk-size", type=int, default=50_000)
     ap.add_argument("--output-format", choices=("csv", "parquet"), default="csv")
@@ -326,7 +329,7 @@ def main() -> None:
     if args.td_slowdown:
         td_slowdown(model, work, [int(s) for s in args.sizes.split(",") if s.strip()], args.td_slowdown, args)
         return
-    print(f"model: {model}   workers: {args.workers}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
+    print(f"model: {model}   workers: {args.workers}   threads: {args.threads}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
           f"repeated workload: {len(compositions())} distinct compositions; distinct workload: every row distinct")
     header = f"{'workload':>9} {'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} " \
              f"{'rows/s':>10} {'rows/min':>12} {'peak MB':>8} {'errors':>7}"
@@ -345,7 +348,8 @@ def main() -> None:
                 make_input(inp, size)
         gen = time.perf_counter() - t
         cmd = [sys.executable, __file__, "--run-one", "--input", str(inp), "--output", str(out), "--model",
-               str(model), "--workers", str(args.workers), "--chunk-size", str(args.chunk_size),
+               str(model), "--workers", str(args.workers), "--threads", str(args.threads),
+               "--chunk-size", str(args.chunk_size),
                "--profile", str(args.profile)]
         if args.dask:
             cmd += ["--dask", args.dask]

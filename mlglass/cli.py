@@ -254,6 +254,7 @@ def screen(input: Path | None = typer.Argument(None, exists=True, dir_okay=False
            top: int = typer.Option(10, help="rows to preview"),
            chunk_size: int = typer.Option(50_000, help="rows per chunk"),
            workers: int = typer.Option(1, help="local worker processes (also the isolated CIF workers)"),
+           threads: int = typer.Option(2, help="chunks in flight at once in one process (with --workers 1)"),
            dask: str | None = typer.Option(None, "--dask", help="dask scheduler address, or 'local'"),
            resume: bool = typer.Option(False, help="continue an interrupted screen"),
            plot: Path | None = typer.Option(None, "--plot", help="PNG map of the screened space"),
@@ -269,8 +270,8 @@ def screen(input: Path | None = typer.Argument(None, exists=True, dir_okay=False
         res = screen_candidates(input, output, objective=objective, risk=risk, tm_max=tm_max, tg_min=tg_min,
                                 p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
                                 out_of_domain=out_of_domain,
-                                top_n=top, chunk_size=chunk_size, workers=workers, dask_address=dask,
-                                resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress,
+                                top_n=top, chunk_size=chunk_size, workers=workers, threads=threads,
+                                dask_address=dask, resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress,
                                 cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)

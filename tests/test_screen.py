@@ -400,3 +400,20 @@ def test_screen_result_samples_ranked_rows_above_plot_rows(predictor, candidates
     assert again.ranked["rank"].tolist() == ranks.tolist()  # seeded
     with pytest.raises(ScreenOptionError, match="plot_rows"):
         screen_file(candidates_csv, tmp_path / "bad.csv", predictor, plot_rows=-1, progress=False)
+
+
+def test_threads_give_the_same_output_and_checkpoint_order(predictor, candidates_csv, tmp_path):
+    """Chunks in flight in several threads (the default is 2) write the file one thread writes, byte for byte."""
+    one = tmp_path / "one.csv"
+    screen_file(candidates_csv, one, predictor, chunk_size=100, threads=1, progress=False)
+    for threads in (2, 3):
+        many = tmp_path / f"threads{threads}.csv"
+        res = screen_file(candidates_csv, many, predictor, chunk_size=100, threads=threads, progress=False)
+        assert res.n_chunks == 15
+        assert many.read_bytes() == one.read_bytes()
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_threads_option_is_checked(predictor, candidates_csv, tmp_path, threads):
+    with pytest.raises(ScreenOptionError, match="threads"):
+        screen_file(candidates_csv, tmp_path / "o.csv", predictor, threads=threads, progress=False)

@@ -103,6 +103,39 @@ def float_text(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fields_agree_arrow(path: str | os.PathLike, sep: str) -> bool:
+    """True if Arrow's multithreaded CSV parser finds every row as wide as the first, at most
+    :data:`MAX_COLUMNS` wide (the fast path of :func:`check_csv_fields`; any doubt -> False).
+
+    Same rules as :mod:`csv` for what the check needs: RFC 4180 quoting (quoted delimiters and
+    line breaks), blank lines skipped, a UTF-8 byte-order mark ignored.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad: list[object] = []
+
+    def invalid(row: object) -> str:
+        bad.append(row)
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(include_columns=["f0"], column_types={"f0": pa.string()}))
+        for _ in reader:
+            if bad:
+                return False
+        width = len(pacsv.open_csv(path, read_options=pacsv.ReadOptions(autogenerate_column_names=True,
+                                                                          block_size=1 << 16),
+                                   parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True)
+                                   ).schema)
+    except (pa.ArrowException, OSError, ValueError):
+        return False
+    return not bad and width <= MAX_COLUMNS
+
+
 def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str = "utf-8-sig",
                      field: str = "path") -> None:
     """Refuse a CSV whose data rows do not have as many fields as its header.
@@ -110,7 +143,9 @@ def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str =
     pandas silently turns extra leading fields of the first data row into an
     index (every column shifts) and pads short rows; this check reads the file
     once with :mod:`csv` (same quoting rules, blank lines skipped) first.
-    Files the csv module cannot read are left to the table reader's own errors.
+    Files the csv module cannot read are left to the table reader's own errors. Arrow's
+    multithreaded parser checks first; only a file it finds fault with (or cannot read) is read
+    again with :mod:`csv`, which names the row.
 
     Raises
     ------
@@ -118,6 +153,8 @@ def check_csv_fields(path: str | os.PathLike, *, sep: str = ",", encoding: str =
         Naming the first bad data row (1-based, and its line), its field
         count and the header's, plus how many rows are bad.
     """
+    if _fields_agree_arrow(path, sep):
+        return
     old_limit = csv.field_size_limit()
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     try:

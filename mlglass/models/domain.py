@@ -69,7 +69,7 @@ def _columns(labels: Sequence[str]) -> list[int]:
 def scaled_space(X: np.ndarray, labels: Sequence[str], center: np.ndarray | None = None,
                  scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Standardised domain descriptors of ``X`` (missing -> centre). Returns (Z, center, scale)."""
-    Z = np.asarray(X, dtype=float)[:, _columns(labels)]
+    Z = np.asarray(X)[:, _columns(labels)].astype(float)  # gather the few domain columns, then widen
     if center is None:
         with np.errstate(all="ignore"):
             center = np.nanmedian(Z, axis=0) if len(Z) else np.zeros(Z.shape[1])
@@ -186,10 +186,13 @@ class ApplicabilityDomain:
         out = np.empty(len(Z))
         step = 8192  # bounded memory for large screening chunks
         b2 = (self.Z_ * self.Z_).sum(axis=1)[None, :]
+        minus_2bt = np.ascontiguousarray(-2.0 * self.Z_.T)
         for s in range(0, len(Z), step):
             A = Z[s:s + step]
-            sq = (A * A).sum(axis=1)[:, None] + b2 - 2.0 * (A @ self.Z_.T)  # squared distances
-            nearest = np.partition(sq, k - 1, axis=1)[:, :k]  # sqrt is monotone: the same k neighbours
+            sq = A @ minus_2bt  # squared distance minus |a|^2, which does not change a row's nearest neighbours
+            sq += b2
+            nearest = np.partition(sq, k - 1, axis=1)[:, :k] if k < sq.shape[1] else sq
+            nearest += (A * A).sum(axis=1)[:, None]
             out[s:s + step] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1)
         return out
 

@@ -309,9 +309,8 @@ class GlassPredictor:
         extra: dict[str, np.ndarray] = {}
         dom_tm, dom_tg = self.domain("tm"), self.domain("tg")
         if chemistry is not None and dom_tm is not None and dom_tg is not None and len(X):
-            X64 = X.astype(float)
-            b_tm, q_tm, _ = dom_tm.assess(X64, chemistry, check_coverage(cov))
-            b_tg, q_tg, _ = dom_tg.assess(X64, chemistry, cov)
+            b_tm, q_tm, _ = dom_tm.assess(X, chemistry, check_coverage(cov))
+            b_tg, q_tg, _ = dom_tg.assess(X, chemistry, cov)
             bins = np.array(["in", "near", "out"], dtype=object)
             rank_tm = (b_tm == "near") + 2 * (b_tm == "out")
             worst = bins[np.maximum(rank_tm, (b_tg == "near") + 2 * (b_tg == "out"))]

@@ -21,6 +21,7 @@ output does not depend on the back-end.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -38,7 +39,7 @@ from mlglass.screen.chunks import process_chunk, write_part
 from mlglass.screen.scoring import ScoreOptions
 from mlglass.screen.top_rows import ATTR as TOP_ATTR
 
-__all__ = ["model_fingerprint", "model_bundle", "SequentialRunner", "ProcessRunner", "DaskRunner"]
+__all__ = ["model_fingerprint", "model_bundle", "SequentialRunner", "ThreadRunner", "ProcessRunner", "DaskRunner"]
 
 _WORKER_PREDICTOR: Any = None
 _DASK_CACHE: dict[str, Any] = {}
@@ -88,6 +89,9 @@ def _init_pool_worker(model_dir: str) -> None:
     from mlglass.models.predictor import GlassPredictor
 
     _WORKER_PREDICTOR = _single_thread(GlassPredictor.load(model_dir))
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # one thread per worker process (BLAS and OpenMP), as the boosters
 
 
 def _pool_task(frame: Any, start_row: int, options: dict, coverage: float | None,
@@ -141,6 +145,55 @@ class SequentialRunner:
 
     def close(self) -> None:
         pass
+
+
+class ThreadRunner:
+    """Run chunks in ``threads`` threads of this process, sharing the one predictor.
+
+    Much of a chunk's work runs outside the GIL (xgboost's prediction, numpy's array
+    operations, Arrow's Parquet writer), so two chunks in flight keep two cores busy
+    without a second copy of the models. Chunks share no state, so every chunk's rows are
+    those :class:`SequentialRunner` gives; and chunks are reported in input order
+    (:meth:`collect` returns the finished chunks that have no unfinished chunk before them),
+    so the checkpoint always records a prefix of the input, as with one thread.
+    """
+
+    def __init__(self, threads: int, predictor: Any, options: ScoreOptions, coverage: float | None,
+                 part_path: Callable[[int], Path], explain_rows: int = 0):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.capacity = threads
+        self.predictor, self.options, self.coverage, self.part_path = predictor, options, coverage, part_path
+        self.explain_rows = explain_rows
+        self._ex = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlglass-screen")
+        self._futures: collections.OrderedDict[int, Future] = collections.OrderedDict()
+
+    @property
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def _run(self, idx: int, start_row: int, frame: Any) -> tuple[int, int, int]:
+        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage, self.explain_rows)
+        return write_part(scored, self.part_path(idx))
+
+    def submit(self, idx: int, start_row: int, frame: Any) -> None:
+        self._futures[idx] = self._ex.submit(self._run, idx, start_row, frame)
+
+    def collect(self, block: bool) -> list[Done]:
+        out: list[Done] = []
+        while self._futures:
+            idx, fut = next(iter(self._futures.items()))
+            if out and (not fut.done() or fut.exception() is not None):
+                break  # report the finished chunks first; a failed chunk raises on the next call
+            if not out and not block and not fut.done():
+                break
+            stats = fut.result()  # waits for the oldest chunk when blocking; re-raises its exception
+            del self._futures[idx]
+            out.append((idx, stats))
+        return out
+
+    def close(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
 
 
 class ProcessRunner:

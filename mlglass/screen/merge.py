@@ -3,8 +3,8 @@
 With bounded memory: only the sort keys of all rows (group, score, id,
 :mod:`mlglass.screen.ranking`) are read back into one Arrow table and sorted
 (stable, so ties keep input order), giving every row its global rank. Inputs of
-up to ``bucket_rows`` rows are then gathered in memory; larger ones are
-distributed part by part into rank-range bucket files of ``bucket_rows`` rows,
+up to 1.5 ``bucket_rows`` rows are then gathered in memory; larger ones are
+distributed part by part into rank-range bucket files of about ``bucket_rows`` rows,
 and each bucket is read, sorted and appended to the output in turn. Peak memory
 is about the key table (~50 bytes per row plus the ids) plus one bucket, well
 under 2 GB for 10 M rows.
@@ -12,8 +12,12 @@ under 2 GB for 10 M rows.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import io
 import math
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +32,15 @@ from mlglass.schema import PLOT_COLUMNS
 from mlglass.screen.checkpoint import maybe_kill
 from mlglass.screen.ranking import sort_keys, with_rank
 
-__all__ = ["OutputWriter", "plot_selection", "merge_parts", "write_empty", "part_schema", "conform"]
+__all__ = ["OutputWriter", "write_ranked", "plot_selection", "merge_parts", "write_empty", "part_schema", "conform"]
 
 
 class OutputWriter:
-    """Streams Arrow tables to the final CSV/Parquet file through one atomic write."""
+    """Streams Arrow tables to the final CSV/Parquet file through one atomic write.
+
+    :meth:`encode` (escaping, rounding and, for text output, formatting the CSV bytes) is pure
+    and runs in worker threads (:func:`write_ranked`); :meth:`put` appends in order.
+    """
 
     def __init__(self, path: Path, fmt: str, schema: pa.Schema, stack: contextlib.ExitStack):
         self.fmt = fmt
@@ -42,27 +50,87 @@ class OutputWriter:
         else:
             import pyarrow.csv as pacsv
 
-            opts = pacsv.WriteOptions(include_header=True, delimiter="\t" if fmt == "tsv" else ",")
+            delimiter = "\t" if fmt == "tsv" else ","
+            self._options = pacsv.WriteOptions(include_header=False, delimiter=delimiter)
             fields = [f.with_type(pa.float64()) if f.name in TEXT_DECIMALS and pa.types.is_floating(f.type) else f
                       for f in schema]
             self.schema = pa.schema([f.with_name(n) for f, n in zip(fields, escape_header(schema.names))])
-            self.writer = pacsv.CSVWriter(self.fh, self.schema, write_options=opts)
+            header = io.BytesIO()
+            pacsv.write_csv(self.schema.empty_table(), header,
+                            write_options=pacsv.WriteOptions(include_header=True, delimiter=delimiter))
+            self.fh.write(header.getvalue())
 
-    def write(self, table: pa.Table) -> None:
-        if self.fmt != "parquet":  # text output: spreadsheet-safe cells and headers, rounded predictions
-            table = escape_arrow_table(table)
-            for name, nd in TEXT_DECIMALS.items():
-                i = table.schema.get_field_index(name)
-                if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
-                    col = pc.round(pc.cast(table.column(i), pa.float64()), nd)
-                    table = table.set_column(i, pa.field(name, pa.float64()), col)
-            table = table.rename_columns(self.schema.names)
-        self.writer.write_table(table)
+    def encode(self, table: pa.Table) -> pa.Table | bytes:
+        """The piece as it goes to the file: a table for Parquet, CSV bytes (no header) for text.
+
+        Text output: spreadsheet-safe cells and headers, rounded predictions. Safe to call from threads.
+        """
+        if self.fmt == "parquet":
+            return table
+        import pyarrow.csv as pacsv
+
+        table = escape_arrow_table(table)
+        for name, nd in TEXT_DECIMALS.items():
+            i = table.schema.get_field_index(name)
+            if i >= 0 and pa.types.is_floating(table.schema.field(i).type):
+                col = pc.round(pc.cast(table.column(i), pa.float64()), nd)
+                table = table.set_column(i, pa.field(name, pa.float64()), col)
+        table = table.rename_columns(self.schema.names)
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, write_options=self._options)
+        return buf.getvalue()
+
+    def put(self, encoded: pa.Table | bytes) -> None:
+        """Append one :meth:`encode` result (pieces in rank order)."""
+        if isinstance(encoded, bytes):
+            self.fh.write(encoded)
+        else:
+            self.writer.write_table(encoded)
         self.fh.flush()
         maybe_kill("merge")
 
+    def write(self, table: pa.Table) -> None:
+        """Append one table (:meth:`encode` then :meth:`put`)."""
+        self.put(self.encode(table))
+
     def close(self) -> None:
-        self.writer.close()
+        if self.fmt == "parquet":
+            self.writer.close()
+
+
+#: Threads of :func:`write_ranked` (Arrow's take, compute and CSV formatting release the GIL).
+MERGE_THREADS = 2
+
+
+def write_ranked(writer: OutputWriter, table: pa.Table, ranks: np.ndarray, piece_rows: int,
+                 on_piece: Callable[[pa.Table], None]) -> None:
+    """Append the rows of ``table`` to ``writer`` in the order of their 0-based global ``ranks``.
+
+    Pieces of ``piece_rows`` rows (with their ``rank`` column) are gathered and encoded in
+    :data:`MERGE_THREADS` threads, a few at a time, and appended in order; ``on_piece`` sees
+    each piece, in order, before it is appended.
+    """
+    order = np.argsort(ranks, kind="stable")
+
+    def build(start: int) -> tuple[pa.Table, pa.Table | bytes]:
+        idx = order[start:start + piece_rows]
+        piece = with_rank(table.take(pa.array(idx)), ranks[idx])
+        return piece, writer.encode(piece)
+
+    with ThreadPoolExecutor(max_workers=MERGE_THREADS, thread_name_prefix="mlglass-merge") as pool:
+        pending: collections.deque[Future] = collections.deque()
+        starts = iter(range(0, len(order), piece_rows))
+        for start in starts:
+            pending.append(pool.submit(build, start))
+            if len(pending) > MERGE_THREADS:
+                break
+        while pending:
+            piece, encoded = pending.popleft().result()
+            nxt = next(starts, None)
+            if nxt is not None:
+                pending.append(pool.submit(build, nxt))
+            on_piece(piece)
+            writer.put(encoded)
 
 
 def plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
@@ -158,17 +226,18 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
         schema = part_schema([pq.read_schema(p) for p in parts])
         out_schema = pa.schema([pa.field("rank", pa.int64())] + [f for f in schema if f.name != "rank"])
         writer = OutputWriter(output_path, out_fmt, out_schema, stack)
-        n_buckets = max(1, math.ceil(n / bucket_rows))
+        # about bucket_rows rows per bucket (at most 1.5 times as many): 1,000,010 rows are one bucket, not two
+        n_buckets = max(1, round(n / bucket_rows))
+        bucket_size = math.ceil(n / n_buckets)
+        def on_piece(piece: pa.Table) -> None:
+            keep_top(piece)
+            keep_plotted(piece)
+            bar.advance(piece.num_rows)
+
         if n_buckets == 1:
-            table = pa.concat_tables([conform(pq.read_table(p), schema) for p in parts])
-            order = np.argsort(rank_of, kind="stable")
-            table = with_rank(table.take(pa.array(order)), rank_of[order])
-            keep_top(table)
-            keep_plotted(table)
-            for start in range(0, n, write_rows):
-                piece = table.slice(start, write_rows)
-                writer.write(piece)
-                bar.advance(piece.num_rows)
+            table = pa.concat_tables([conform(pq.read_table(p, use_threads=False), schema) for p in parts])
+            write_ranked(writer, table, rank_of, write_rows, on_piece)
+            del table
         else:
             bucket_paths = [work / f"bucket-{b:04d}.parquet" for b in range(n_buckets)]
             with contextlib.ExitStack() as bstack:
@@ -177,9 +246,9 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
                     fh = bstack.enter_context(atomic_write(bp, "wb"))
                     bwriters.append(pq.ParquetWriter(fh, out_schema, compression="lz4"))
                 for j, path in enumerate(parts):
-                    t = conform(pq.read_table(path), schema)
+                    t = conform(pq.read_table(path, use_threads=False), schema)
                     ranks = rank_of[offsets[j]:offsets[j + 1]]
-                    bucket = ranks // bucket_rows
+                    bucket = ranks // bucket_size
                     order = np.argsort(bucket, kind="stable")
                     bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
                     for b in range(n_buckets):
@@ -190,15 +259,8 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
                 for w in bwriters:
                     w.close()
             for bp in bucket_paths:
-                t = pq.read_table(bp)
-                r = t.column("rank").to_numpy()
-                t = t.take(pa.array(np.argsort(r, kind="stable")))
-                keep_top(t)
-                keep_plotted(t)
-                for start in range(0, t.num_rows, write_rows):
-                    piece = t.slice(start, write_rows)
-                    writer.write(piece)
-                    bar.advance(piece.num_rows)
+                t = pq.read_table(bp, use_threads=False)
+                write_ranked(writer, t, t.column("rank").to_numpy() - 1, write_rows, on_piece)
                 del t
                 bp.unlink()
         writer.close()
