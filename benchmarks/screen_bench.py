@@ -329,7 +329,8 @@ def main() -> None:
     if args.td_slowdown:
         td_slowdown(model, work, [int(s) for s in args.sizes.split(",") if s.strip()], args.td_slowdown, args)
         return
-    print(f"model: {model}   workers: {args.workers}   threads: {args.threads}   dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
+    print(f"model: {model}   workers: {args.workers}   threads: {args.threads}   "
+          f"dask: {args.dask}   chunk: {args.chunk_size:,} rows   "
           f"repeated workload: {len(compositions())} distinct compositions; distinct workload: every row distinct")
     header = f"{'workload':>9} {'rows':>12} {'gen s':>7} {'screen s':>9} {'predict s':>9} {'merge s':>8} " \
              f"{'rows/s':>10} {'rows/min':>12} {'peak MB':>8} {'errors':>7}"

@@ -271,8 +271,8 @@ def screen(input: Path | None = typer.Argument(None, exists=True, dir_okay=False
                                 p_melt_min=p_melt_min, allow_elements=allow or None, deny_elements=deny or None,
                                 out_of_domain=out_of_domain,
                                 top_n=top, chunk_size=chunk_size, workers=workers, threads=threads,
-                                dask_address=dask, resume=resume, plot_path=plot, cif=cif, model_dir=models, progress=progress,
-                                cif_timeout=cif_timeout)
+                                dask_address=dask, resume=resume, plot_path=plot, cif=cif, model_dir=models,
+                                progress=progress, cif_timeout=cif_timeout)
     except MlglassError as err:
         _fail(err)
     _print_screen(res, top, objective)

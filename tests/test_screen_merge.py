@@ -49,3 +49,19 @@ def test_cif_rows_in_some_chunks_only(tiny_predictor, tmp_path, monkeypatch, out
     rows_without = out[out["id"] != "zif8"]
     assert (rows_without[struct] == "").all().all()  # no structure: blank, as text columns are
     assert (out.loc[out["id"] == "zif8", struct] != "").any(axis=1).all()
+
+
+def test_kept_parts_drop_everything_past_the_limit():
+    """The merge reuses this run's part tables only while they fit one bucket; past the limit it reads every file."""
+    import pyarrow as pa
+
+    from mlglass.screen.merge import KeptParts
+
+    kept = KeptParts(limit_rows=5)
+    kept.keep(0, pa.table({"x": [1, 2, 3]}))
+    kept.keep(1, pa.table({"x": [4, 5]}))
+    assert sorted(kept.tables) == [0, 1]
+    kept.keep(2, pa.table({"x": [6]}))
+    assert kept.tables == {}
+    kept.keep(3, pa.table({"x": [7]}))  # stays off: a partial set would be as good as none
+    assert kept.tables == {}

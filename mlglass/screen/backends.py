@@ -124,20 +124,34 @@ Done = tuple[int, tuple[int, int, int]]
 
 
 class SequentialRunner:
-    """Run chunks one by one in this process."""
+    """Run chunks one by one in this process.
+
+    ``keep(idx, table)``, if given, receives each part's Arrow table as written
+    (:func:`mlglass.screen.chunks.write_part`).
+    """
 
     capacity = 1
 
     def __init__(self, predictor: Any, options: ScoreOptions, coverage: float | None,
-                 part_path: Callable[[int], Path], explain_rows: int = 0):
+                 part_path: Callable[[int], Path], explain_rows: int = 0,
+                 keep: Callable[[int, Any], None] | None = None):
         self.predictor, self.options, self.coverage, self.part_path = predictor, options, coverage, part_path
         self.explain_rows = explain_rows
+        self.keep = keep
         self._done: list[Done] = []
-        self.pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Chunks submitted and not yet collected (none: :meth:`submit` runs the chunk)."""
+        return 0
+
+    def _run(self, idx: int, start_row: int, frame: Any) -> tuple[int, int, int]:
+        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage, self.explain_rows)
+        keep = self.keep
+        return write_part(scored, self.part_path(idx), None if keep is None else lambda t: keep(idx, t))
 
     def submit(self, idx: int, start_row: int, frame: Any) -> None:
-        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage, self.explain_rows)
-        self._done.append((idx, write_part(scored, self.part_path(idx))))
+        self._done.append((idx, self._run(idx, start_row, frame)))
 
     def collect(self, block: bool) -> list[Done]:
         out, self._done = self._done, []
@@ -147,7 +161,7 @@ class SequentialRunner:
         pass
 
 
-class ThreadRunner:
+class ThreadRunner(SequentialRunner):
     """Run chunks in ``threads`` threads of this process, sharing the one predictor.
 
     Much of a chunk's work runs outside the GIL (xgboost's prediction, numpy's array
@@ -159,22 +173,18 @@ class ThreadRunner:
     """
 
     def __init__(self, threads: int, predictor: Any, options: ScoreOptions, coverage: float | None,
-                 part_path: Callable[[int], Path], explain_rows: int = 0):
+                 part_path: Callable[[int], Path], explain_rows: int = 0,
+                 keep: Callable[[int, Any], None] | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
+        super().__init__(predictor, options, coverage, part_path, explain_rows, keep)
         self.capacity = threads
-        self.predictor, self.options, self.coverage, self.part_path = predictor, options, coverage, part_path
-        self.explain_rows = explain_rows
         self._ex = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlglass-screen")
         self._futures: collections.OrderedDict[int, Future] = collections.OrderedDict()
 
     @property
     def pending(self) -> int:
         return len(self._futures)
-
-    def _run(self, idx: int, start_row: int, frame: Any) -> tuple[int, int, int]:
-        scored = process_chunk(frame, start_row, self.predictor, self.options, self.coverage, self.explain_rows)
-        return write_part(scored, self.part_path(idx))
 
     def submit(self, idx: int, start_row: int, frame: Any) -> None:
         self._futures[idx] = self._ex.submit(self._run, idx, start_row, frame)

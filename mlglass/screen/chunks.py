@@ -8,6 +8,7 @@ paths give identical rows. Tests monkeypatch it to simulate interruptions.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +134,13 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def write_part(scored: pd.DataFrame, path: str | os.PathLike) -> tuple[int, int, int]:
+def write_part(scored: pd.DataFrame, path: str | os.PathLike,
+               keep: Callable[[pa.Table], None] | None = None) -> tuple[int, int, int]:
     """Write a scored chunk to a Parquet part file atomically.
 
     Descriptors the chunk kept for explaining its best rows (:mod:`mlglass.screen.top_rows`)
-    go into the file's Parquet metadata.
+    go into the file's Parquet metadata. ``keep``, if given, receives the Arrow table written
+    (the merge can use it instead of reading the file back).
 
     Returns
     -------
@@ -151,6 +154,8 @@ def write_part(scored: pd.DataFrame, path: str | os.PathLike) -> tuple[int, int,
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **kept})
     with atomic_write(Path(path), "wb") as fh:
         pq.write_table(table, fh, row_group_size=PART_ROW_GROUP, compression="lz4")
+    if keep is not None:
+        keep(table)
     n_err = int((scored["error"].astype(str).str.len() > 0).sum()) if "error" in scored.columns else 0
     n_pass = int(scored["passes_constraints"].sum()) if "passes_constraints" in scored.columns else 0
     return int(len(scored)), n_err, n_pass

@@ -16,6 +16,7 @@ import collections
 import contextlib
 import io
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,8 @@ from mlglass.schema import PLOT_COLUMNS
 from mlglass.screen.checkpoint import maybe_kill
 from mlglass.screen.ranking import sort_keys, with_rank
 
-__all__ = ["OutputWriter", "write_ranked", "plot_selection", "merge_parts", "write_empty", "part_schema", "conform"]
+__all__ = ["KeptParts", "OutputWriter", "write_ranked", "plot_selection", "merge_parts", "write_empty", "part_schema",
+           "conform"]
 
 
 class OutputWriter:
@@ -133,6 +135,41 @@ def write_ranked(writer: OutputWriter, table: pa.Table, ranks: np.ndarray, piece
             writer.put(encoded)
 
 
+class KeptParts:
+    """Arrow tables of part files written in this run, kept for a merge in one bucket.
+
+    :meth:`keep` (called from the chunk threads) holds tables until they add up to more
+    than ``limit_rows`` rows; then it drops them all and keeps none (the merge reads the
+    files, as it does for the parts of a resumed run).
+    """
+
+    def __init__(self, limit_rows: int):
+        self.limit_rows = limit_rows
+        self.tables: dict[int, pa.Table] = {}
+        self._rows: int | None = 0
+        self._lock = threading.Lock()
+
+    def keep(self, idx: int, table: pa.Table) -> None:
+        with self._lock:
+            if self._rows is None:
+                return
+            self._rows += table.num_rows
+            if self._rows > self.limit_rows:
+                self.tables.clear()
+                self._rows = None
+            else:
+                self.tables[idx] = table
+
+
+def _read_part(j: int, path: Path, tables: dict[int, pa.Table] | None, columns: list[str] | None = None
+               ) -> pa.Table:
+    """Part ``j``: the kept table when there is one, else the file."""
+    table = (tables or {}).get(j)
+    if table is None:
+        return pq.read_table(path, columns=columns, use_threads=False)
+    return table if columns is None else table.select(columns)
+
+
 def plot_selection(n: int, n_plottable: int, top_n: int, plot_rows: int, seed: int = 0) -> np.ndarray:
     """Which ranks (0-based) :attr:`ScreenResult.ranked` keeps: all of ``n`` rows if at most ``plot_rows``,
     else the first ``top_n`` plus a seeded uniform sample of the ``n_plottable`` rows without an error
@@ -188,8 +225,11 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, *, bucket_rows: int,
            write_rows: int, top_n: int, progress: bool, n_plottable: int,
-           plot_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+           plot_rows: int, tables: dict[int, pa.Table] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank all rows of the part files and write the output in rank order.
+
+    ``tables`` maps part numbers (positions in ``parts``) to their tables, already in memory
+    (:class:`KeptParts`); the other parts are read from their files.
 
     Returns
     -------
@@ -198,7 +238,7 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
     ranked : pandas.DataFrame
         The plot columns of the rows :func:`plot_selection` keeps, in rank order.
     """
-    rank_of, counts = sort_keys(parts)
+    rank_of, counts = sort_keys(parts, read=lambda j, p, cols: _read_part(j, p, tables, cols))
     n = int(counts.sum()) if len(counts) else 0
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     top: list[pd.DataFrame] = []
@@ -235,7 +275,7 @@ def merge_parts(parts: list[Path], work: Path, output_path: Path, out_fmt: str, 
             bar.advance(piece.num_rows)
 
         if n_buckets == 1:
-            table = pa.concat_tables([conform(pq.read_table(p, use_threads=False), schema) for p in parts])
+            table = pa.concat_tables([conform(_read_part(j, p, tables), schema) for j, p in enumerate(parts)])
             write_ranked(writer, table, rank_of, write_rows, on_piece)
             del table
         else:

@@ -11,6 +11,7 @@ chunk's best rows contain every row of the global top that comes from it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +45,18 @@ def order_keys(table: pa.Table) -> pa.Table:
     return pa.table({"g": g, "s": s, "id": ids.cast(pa.string())})
 
 
-def sort_keys(parts: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """Global rank of every row (concatenated part order) and the row counts of the parts."""
+def sort_keys(parts: list[Path], read: Callable[[int, Path, list[str]], pa.Table] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Global rank of every row (concatenated part order) and the row counts of the parts.
+
+    ``read(j, path, columns)`` gives those columns of part ``j`` (default: read the file).
+    """
     if not parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     tables, counts = [], []
-    for path in parts:
-        tables.append(order_keys(pq.read_table(path, columns=list(KEY_COLUMNS))))
+    for j, path in enumerate(parts):
+        cols = list(KEY_COLUMNS)
+        tables.append(order_keys(read(j, path, cols) if read is not None else pq.read_table(path, columns=cols)))
         counts.append(tables[-1].num_rows)
     keys = pa.concat_tables(tables)
     del tables

@@ -52,7 +52,7 @@ from mlglass.screen.checkpoint import (
     save_checkpoint,
     work_dir_for,
 )
-from mlglass.screen.merge import merge_parts, write_empty
+from mlglass.screen.merge import KeptParts, merge_parts, write_empty
 from mlglass.screen.scoring import ScoreOptions, ScreenOptionError
 
 __all__ = ["ScreenResult", "screen_file", "escape_csv_formulas", "read_chunks", "read_header", "table_format",
@@ -319,6 +319,8 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     def part_path(idx: int) -> Path:
         return work / part_name(idx)
 
+    # the tables of this run's parts, kept in memory for a merge in one bucket (instead of reading the files back)
+    kept = KeptParts(limit_rows=int(1.5 * bucket_rows))
     runner: Any
     if dask_address is not None or workers > 1:
         shared_model = Path(model_dir) if model_dir is not None else Path(predictor.save(work / "model"))
@@ -327,9 +329,9 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
         else:
             runner = ProcessRunner(int(workers), shared_model, options, coverage, part_path, explain_rows)
     elif threads > 1:
-        runner = ThreadRunner(int(threads), predictor, options, coverage, part_path, explain_rows)
+        runner = ThreadRunner(int(threads), predictor, options, coverage, part_path, explain_rows, kept.keep)
     else:
-        runner = SequentialRunner(predictor, options, coverage, part_path, explain_rows)
+        runner = SequentialRunner(predictor, options, coverage, part_path, explain_rows, kept.keep)
 
     t_pred = time.perf_counter()
     n_chunks = 0
@@ -378,7 +380,7 @@ def _screen_locked(input_path: Path, output_path: Path, predictor: Any, *, objec
     else:
         top, ranked = merge_parts(parts, work, output_path, out_fmt, bucket_rows=int(bucket_rows), write_rows=65_536,
                              top_n=int(top_n), progress=progress, n_plottable=n_rows - n_errors,
-                             plot_rows=int(plot_rows))
+                             plot_rows=int(plot_rows), tables=kept.tables)
     if explain_top > 0 and len(top):  # from the descriptors the chunks kept: no second parse
         from mlglass.screen.top_rows import explain_top_rows
 
