@@ -57,12 +57,28 @@ from mlglass.records import (
 )
 from mlglass.schema import is_blank
 
-__all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch"]
+__all__ = ["COMPOSITION_COLUMNS", "DESCRIPTOR_LIMIT", "CandidateBatch", "with_columns"]
 
 #: Columns of the candidate schema that determine a composition's descriptors.
 COMPOSITION_COLUMNS = ("metal", "oxidation_state", "ligands", "counter_ions", "dimensionality", "geometry", "formula")
 #: Descriptor magnitudes at or above this are refused (float32, used by the boosters, overflows at 3.4e38).
 DESCRIPTOR_LIMIT = 1e30
+
+
+def with_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """A copy of ``frame`` with ``columns`` (name -> values, one per row) set: existing ones replaced
+    in place, new ones appended in the dict's order, all in one step.
+
+    Adding columns one by one (``frame[name] = values``) rebuilds the column index each time,
+    which costs milliseconds per column with pandas' Arrow-backed string labels.
+    """
+    out = frame.copy()
+    for name in [c for c in columns if c in out.columns]:
+        out[name] = columns[name]
+    added = {c: v for c, v in columns.items() if c not in frame.columns}
+    if not added:
+        return out
+    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
 
 
 def _dimension(value: Any) -> float:
@@ -442,7 +458,7 @@ class CandidateBatch:
             ``"row <id>: ..."`` (the ``id`` column, else the index).
         """
         cols = [c for c in unique_out.columns if c not in frame.columns] if columns is None else list(columns)
-        out = frame.copy()
+        new: dict[str, np.ndarray] = {}
         for c in cols:
             values = unique_out[c].to_numpy()
             if c == error_column:
@@ -453,9 +469,10 @@ class CandidateBatch:
                     text = text.copy()
                     for i in bad:
                         text[i] = f"row {cell(labels[i])!r}: {text[i]}"
-                out[c] = text
+                new[c] = text
             else:
-                out[c] = values[self.inverse]
+                new[c] = values[self.inverse]
+        out = with_columns(frame, new)
         order = list(frame.columns) + [c for c in unique_out.columns if c not in frame.columns]
         return out[[c for c in order if c in out.columns]]
 

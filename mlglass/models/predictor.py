@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from mlglass.candidates import CandidateBatch
+from mlglass.candidates import CandidateBatch, with_columns
 from mlglass.errors import ModelFileError
 from mlglass.featurize import GlassFeaturizer
 from mlglass.models.boosting import FittedBooster, make_estimator
@@ -416,7 +416,6 @@ class GlassPredictor:
             td, td_errors = checked_td(frame["td_c"], [None] * len(frame))
             bad_td = np.array([bool(e) for e in td_errors])
             errors = [e or t for e, t in zip(errors, td_errors)]
-        out = frame.copy()
         chem = cand.chemistry
         classes = self.row_classes(table) if len(table) >= TREE_CLASS_MIN_ROWS else None
         # the table-row Td of every distinct composition, once: the anchored Tm and the decomposition share it
@@ -426,34 +425,34 @@ class GlassPredictor:
                                     td_c=None if self.has_decomposition else td,
                                     classes=None if classes is None else classes.take(index),
                                     td_hat=None if td_row is None else td_row[index])
-        for col, values in preds.items():
-            out[col] = values
-        out["oxidation_state_used"] = cand.oxidation_used
-        out["oxidation_state_method"] = cand.oxidation_method
+        new: dict[str, Any] = dict(preds)  # the output columns, set on the frame in one step below
+        new["oxidation_state_used"] = cand.oxidation_used
+        new["oxidation_state_method"] = cand.oxidation_method
+        tm_c = np.asarray(preds["tm_c"], dtype=float)
         if self.has_decomposition:
-            dec = predict_decomposition(self, table, index, frame, td, out["tm_c"].to_numpy(dtype=float), coverage,
-                                        classes, td_row=td_row)
+            dec = predict_decomposition(self, table, index, frame, td, tm_c, coverage, classes, td_row=td_row)
         else:  # a bundle without Td models: only a given td_c
             given = np.full(len(frame), np.nan) if td is None else np.where(np.isfinite(td), td, np.nan)
-            dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(),
-                   "window_c": given - out["tm_c"].to_numpy(dtype=float),
+            dec = {"td_c": given, "td_lo_c": given.copy(), "td_hi_c": given.copy(), "window_c": given - tm_c,
                    "td_source": np.where(np.isfinite(given), "given", "").astype(object),
                    "tm_censored_c": np.full(len(frame), np.nan)}
-        for col, values in dec.items():
-            out[col] = values
+        new.update(dec)
         if bad_td is not None and bad_td.any():  # a bad td_c is a row error: no prediction for that row
             for col in [*preds, *dec]:
-                if out[col].dtype.kind == "f":
-                    out[col] = np.where(bad_td, np.nan, out[col].to_numpy(dtype=float))
-        out["error"] = errors
+                values = np.asarray(new[col])
+                if values.dtype.kind == "f":
+                    new[col] = np.where(bad_td, np.nan, values)
+        new["error"] = errors
         bad_rows = np.fromiter((e != "" for e in errors), dtype=bool, count=len(errors))
         if bad_rows.any():
             for col in ("tm_domain", "tg_domain", "domain", "oxidation_state_used", "oxidation_state_method"):
-                if col in out.columns:
-                    out.loc[bad_rows, col] = ""
+                if col in new:
+                    values = np.array(new[col], dtype=object)
+                    values[bad_rows] = ""
+                    new[col] = values
         if explain:
-            for col, texts in explanation_columns(self, table, index, frame, top).items():
-                out[col] = texts
+            new.update(explanation_columns(self, table, index, frame, top))
+        out = with_columns(frame, new)
         if descriptors is not None:  # the caller keeps the descriptors of this pass (see explain_features)
             descriptors.update(features=table, row=index[cand.inverse])
         written = [c for c in out.columns if c not in frame.columns or c in OUTPUT_COLUMNS + DOMAIN_COLUMNS]
