@@ -460,7 +460,12 @@ class CandidateBatch:
         cols = [c for c in unique_out.columns if c not in frame.columns] if columns is None else list(columns)
         new: dict[str, np.ndarray] = {}
         for c in cols:
-            values = unique_out[c].to_numpy()
+            column = unique_out[c]
+            if c != error_column and isinstance(column.array, pd.api.extensions.ExtensionArray) \
+                    and not isinstance(column.array, pd.arrays.NumpyExtensionArray):
+                new[c] = column.array.take(self.inverse)  # e.g. Arrow-backed text: taken in Arrow, no Python objects
+                continue
+            values = column.to_numpy()
             if c == error_column:
                 text = np.asarray(values, dtype=object)[self.inverse]
                 labels = frame["id"].to_numpy(dtype=object) if "id" in frame.columns else frame.index.to_numpy()
