@@ -458,7 +458,7 @@ class CandidateBatch:
             ``"row <id>: ..."`` (the ``id`` column, else the index).
         """
         cols = [c for c in unique_out.columns if c not in frame.columns] if columns is None else list(columns)
-        new: dict[str, np.ndarray] = {}
+        new: dict[str, Any] = {}
         for c in cols:
             column = unique_out[c]
             if c != error_column and isinstance(column.array, pd.api.extensions.ExtensionArray) \
