@@ -13,7 +13,7 @@ from mlglass.models.boosting import BoostedClassifier, BoostedRegressor, FittedB
 from mlglass.models.censored import CensoredTmRegressor
 
 PACKAGE = Path(mlglass.__file__).parent
-_DIRECT = re.compile(r"\b(BoostedRegressor|BoostedClassifier|CensoredTmRegressor)\(")
+_DIRECT = re.compile(r"\b(BoostedRegressor|BoostedClassifier|CensoredTmRegressor|XGBRegressor|XGBClassifier)\(")
 
 
 def test_no_module_builds_an_estimator_around_the_factory():
@@ -33,6 +33,16 @@ def test_no_module_builds_an_estimator_around_the_factory():
 def test_factory_kinds(kind, cls):
     est = make_estimator(kind, random_state=3)
     assert type(est) is cls and est.get_params()["random_state"] == 3
+
+
+def test_plain_kind_is_a_silent_hist_xgboost_regressor():
+    import xgboost as xgb
+
+    est = make_estimator("plain", max_depth=2, random_state=5)
+    assert type(est) is xgb.XGBRegressor
+    params = est.get_params()
+    assert (params["tree_method"], params["verbosity"], params["max_depth"], params["random_state"]) == \
+        ("hist", 0, 2, 5)
 
 
 def test_unknown_kind_is_refused():

@@ -408,9 +408,11 @@ def make_estimator(kind: str, **params: Any) -> Any:
 
     Parameters
     ----------
-    kind : {"regressor", "classifier", "censored"}
-        Conformal regressor (Tm, Tg, Td), Platt-calibrated classifier (melts), or the censored
-        AFT regressor of Tm (:class:`mlglass.models.censored.CensoredTmRegressor`).
+    kind : {"regressor", "classifier", "censored", "plain"}
+        Conformal regressor (Tm, Tg, Td), Platt-calibrated classifier (melts), the censored
+        AFT regressor of Tm (:class:`mlglass.models.censored.CensoredTmRegressor`), or a plain
+        ``xgboost.XGBRegressor`` (``tree_method="hist"``, silent) for the Td priors and the
+        residual on Td that fit with ``base_margin`` (:mod:`mlglass.models.tm_anchor`).
     **params
         Hyperparameters of that estimator (``random_state``, ``n_jobs``, ``coverage``, booster
         parameters, ...).
@@ -423,4 +425,6 @@ def make_estimator(kind: str, **params: Any) -> Any:
         from mlglass.models.censored import CensoredTmRegressor
 
         return CensoredTmRegressor(**params)
-    raise ValueError(f"kind must be 'regressor', 'classifier' or 'censored', got {kind!r}")
+    if kind == "plain":
+        return xgb.XGBRegressor(**{"tree_method": "hist", "verbosity": 0, **params})
+    raise ValueError(f"kind must be 'regressor', 'classifier', 'censored' or 'plain', got {kind!r}")

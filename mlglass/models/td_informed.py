@@ -87,7 +87,7 @@ def fit_td_prior(X: np.ndarray, td_c: np.ndarray, *, params: dict[str, Any] | No
     from mlglass.models.decomposition import TD_PARAMS
 
     p = {**TD_PARAMS, **(params or {})}
-    return xgb.XGBRegressor(**p, tree_method="hist", n_jobs=n_jobs, random_state=seed, verbosity=0).fit(X, td_c)
+    return make_estimator("plain", **p, n_jobs=n_jobs, random_state=seed).fit(X, td_c)
 
 
 def choose_blend_weight(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat: np.ndarray, *,

@@ -103,8 +103,7 @@ class ResidualTm:
         self.booster_ = None
         if int(self.params.get("n_estimators", 0)) > 0 and len(y) >= 2:
             p = {**RESIDUAL_COMMON, **self.params}
-            reg = xgb.XGBRegressor(**p, base_score=0.0, tree_method="hist", random_state=self.seed,
-                                   n_jobs=self.n_jobs, verbosity=0)
+            reg = make_estimator("plain", **p, base_score=0.0, random_state=self.seed, n_jobs=self.n_jobs)
             reg.fit(np.asarray(X, float), y, base_margin=td_hat + self.offset_)
             self.booster_ = reg.get_booster()
         return self
