@@ -494,16 +494,18 @@ class GlassPredictor:
 
 
 
-def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float, tm: np.ndarray, tm_hi: np.ndarray,
-                    cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float | tuple[Any, Any], tm: np.ndarray,
+                    tm_hi: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cap Tg at ``cap * Tm`` (kelvin) and keep the interval's half-widths around the capped point.
 
-    The upper bound is at most ``cap * tm_hi`` (kelvin), which lies above the capped point
-    whenever the Tm interval has positive width, so the interval always brackets the estimate.
+    ``q_tg`` is one half-width or a ``(below, above)`` pair of them (degC). The upper bound is at
+    most ``cap * tm_hi`` (kelvin), which lies above the capped point whenever the Tm interval has
+    positive width, so the interval always brackets the estimate.
     """
+    q_lo, q_hi = q_tg if isinstance(q_tg, tuple) else (q_tg, q_tg)
     tg = np.minimum(tg_raw + _K, cap * (tm + _K)) - _K
-    tg_lo = tg - q_tg
-    tg_hi = np.minimum(tg + q_tg + _K, cap * (tm_hi + _K)) - _K
+    tg_lo = tg - q_lo
+    tg_hi = np.minimum(tg + q_hi + _K, cap * (tm_hi + _K)) - _K
     tg_hi = np.maximum(tg_hi, tg)
     return tg, tg_lo, tg_hi
 
