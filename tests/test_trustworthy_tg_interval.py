@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from mlglass.models import td_informed, tm_anchor
-from mlglass.models.training_sets import TrainingSet
 from mlglass.models.domain import DOMAIN_DESCRIPTORS
 from mlglass.models.predictor import cap_tg_interval
 from mlglass.models.tm_anchor import ResidualTm, evaluate_tm_anchor
+from mlglass.models.training_sets import TrainingSet
 
 _K = 273.15
 LABELS = list(DOMAIN_DESCRIPTORS)

@@ -385,9 +385,10 @@ class GlassPredictor:
         (:mod:`mlglass.models.cif_input`). A row whose CIF gives no compound record keeps its
         ``error`` and NaN Tm, Tg and p_melt, but still gets ``td_c`` from the structure-only view
         (``td_source`` ``structure``; its own, wider interval). With ``explain=True`` also ``tm_top_features``,
-        ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors with the
-        largest SHAP contributions (degC for Tm and Td; ln(Tm/K) of the censored Tm model, or
-        log-odds of the old classifier, for p_melt).
+        ``tg_top_features``, ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors
+        with the largest SHAP contributions of the model that produced the number (degC for Tm, Tg
+        and Td; ln(Tm/K) of the censored Tm model, or log-odds of the old classifier, for p_melt;
+        a Td-anchored Tm is explained by the Td head, see :mod:`mlglass.models.explanations`).
 
         A ``descriptors`` dict receives the pass's descriptor matrix: ``descriptors["features"]``
         (one row per distinct composition, NaN rows for bad ones) and ``descriptors["row"]`` (its
@@ -453,7 +454,8 @@ class GlassPredictor:
                 if col in out.columns:
                     out.loc[bad_rows, col] = ""
         if explain:
-            for col, texts in explanation_columns(self, table, index, frame, top).items():
+            dom = out["tm_domain"].to_numpy() if "tm_domain" in out.columns else None
+            for col, texts in explanation_columns(self, table, index, frame, top, dom).items():
                 out[col] = texts
         if descriptors is not None:  # the caller keeps the descriptors of this pass (see explain_features)
             descriptors.update(features=table, row=index[cand.inverse])
@@ -464,7 +466,7 @@ class GlassPredictor:
         return result
 
     def explain_features(self, features: np.ndarray, structure: pd.DataFrame | None = None, *,
-                         top: int = 3) -> pd.DataFrame:
+                         top: int = 3, tm_domain: Sequence[str] | np.ndarray | None = None) -> pd.DataFrame:
         """Explanations of rows from their descriptors, as :meth:`predict` with ``explain=True`` gives them.
 
         Parameters
@@ -477,12 +479,15 @@ class GlassPredictor:
             ignored) the rows were predicted with; absent means none (the table-row Td view).
         top : int, default=3
             Descriptors listed per row.
+        tm_domain : sequence of str, optional
+            The rows' ``tm_domain`` as predicted; it decides which model produced a Td-anchored
+            Tm (absent: from the descriptor distance alone, without the chemistry-novelty rule).
 
         Returns
         -------
         pandas.DataFrame
-            ``tm_top_features`` (degC), ``p_melt_top_features`` (ln(Tm/K) of the censored Tm model,
-            or log-odds of the old classifier) and, with the decomposition models,
+            ``tm_top_features`` and ``tg_top_features`` (degC), ``p_melt_top_features`` (ln(Tm/K) of
+            the censored Tm model, or log-odds of the old classifier) and, with the decomposition models,
             ``td_top_features`` (degC): the ``top`` descriptors with the largest SHAP contributions.
         """
         table = np.asarray(features, dtype=float).reshape(-1, len(self.feature_labels))
@@ -490,7 +495,8 @@ class GlassPredictor:
         frame = pd.DataFrame(index=range(n)) if structure is None else structure.reset_index(drop=True)
         if len(frame) != n:
             raise ValueError(f"structure has {len(frame)} rows, features {n}")
-        return pd.DataFrame(explanation_columns(self, table, np.arange(n), frame, top))
+        dom = None if tm_domain is None else np.asarray(tm_domain, dtype=object)
+        return pd.DataFrame(explanation_columns(self, table, np.arange(n), frame, top, dom))
 
 
 
