@@ -110,3 +110,23 @@ def test_nested_tg_coverage_of_the_shipped_interval_is_near_nominal_and_per_bin(
     assert shipped["all"]["coverage"] >= 0.8 - 0.05
     assert sum(shipped[b]["n"] for b in ("in", "near", "out")) == shipped["all"]["n"] == len(sets["tg"].y)
     assert res["capped_interval_brackets"] is True
+
+
+def test_evaluate_table_reports_the_shipped_interval_coverage_per_bin() -> None:
+    from rich.table import Table
+
+    from mlglass.report import _anchor_rows
+
+    t = Table()
+    for c in ("method", "MAE", "RMSE", "R2", "n"):
+        t.add_column(c)
+    a = {"n": 55, "mae": {"ratio_gated_td": 120.9}, "mae_std": {}, "zif_mae": {}, "other_mae": {},
+         "coverage_nominal": 0.8,
+         "coverage": {"ratio_gated_td|propagated": {"in": {"n": 3, "coverage": 1.0, "width_c": 352.0},
+                                                    "near": {"n": 0, "coverage": 1.0, "width_c": 356.0},
+                                                    "out": {"n": 51, "coverage": 0.87, "width_c": 391.0},
+                                                    "all": {"n": 55, "coverage": 0.88, "width_c": 388.0}}}}
+    _anchor_rows(t, a)
+    rows = list(t.columns[0].cells)
+    assert rows[-1].startswith("gated_td interval, nested coverage (nominal 80%)")
+    assert "out n=51 87% (391 °C)" in rows[-1] and "all n=55 88%" in rows[-1] and "near" not in rows[-1]
