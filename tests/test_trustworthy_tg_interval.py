@@ -130,3 +130,18 @@ def test_evaluate_table_reports_the_shipped_interval_coverage_per_bin() -> None:
     rows = list(t.columns[0].cells)
     assert rows[-1].startswith("gated_td interval, nested coverage (nominal 80%)")
     assert "out n=51 87% (391 °C)" in rows[-1] and "all n=55 88%" in rows[-1] and "near" not in rows[-1]
+
+
+def test_ratio_level_is_the_smallest_that_covers_the_inner_rows() -> None:
+    ratios = np.linspace(0.66, 0.96, 31)
+    tm = np.full(10, 300.0)
+    half = np.full(10, 1.0)
+    # Tg of the inner rows at ratios spread over the central 60 % of the training ratios
+    r = np.quantile(ratios, np.linspace(0.21, 0.79, 10))
+    tg = r * (tm + _K) - _K
+    assert tm_anchor.choose_ratio_level(tm, half, tg, ratios, 0.8) == 0.5  # 8 of 10 inside 0.25-0.75
+    level = tm_anchor.choose_ratio_level(tm, half, tg, ratios, 0.9)
+    assert level == 0.6
+    lo, hi = td_informed.tg_interval_from_tm(tm - half, tm + half, *td_informed.ratio_bounds(ratios, level))
+    assert np.mean((lo <= tg) & (tg <= hi)) >= 0.9
+    assert tm_anchor.choose_ratio_level(tm, half, tg + 500, ratios, 0.8) == tm_anchor.RATIO_LEVELS[-1]

@@ -253,6 +253,24 @@ def mondrian_quantiles(residuals: np.ndarray, bins: np.ndarray, coverage: float,
     return q
 
 
+#: Central levels of the Tg/Tm ratio range tried by :func:`choose_ratio_level`.
+RATIO_LEVELS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def choose_ratio_level(tm_oof: np.ndarray, tm_half: np.ndarray, tg: np.ndarray, ratios: np.ndarray,
+                       coverage: float) -> float:
+    """Smallest ratio-range level whose propagated Tg interval covers ``coverage`` of the inner rows.
+
+    ``tm_oof`` / ``tm_half``: inner out-of-fold Tm and its half-width (degC) of compounds with a
+    measured Tg ``tg`` (degC); ``ratios`` the training Tg/Tm ratios. Falls back to the largest level.
+    """
+    for level in RATIO_LEVELS:
+        lo, hi = _ti.tg_interval_from_tm(tm_oof - tm_half, tm_oof + tm_half, *_ti.ratio_bounds(ratios, level))
+        if len(tg) and float(np.mean((lo <= tg) & (tg <= hi))) >= coverage:
+            return level
+    return RATIO_LEVELS[-1]
+
+
 def _cap_tg(tg: np.ndarray, q: tuple[np.ndarray, np.ndarray], tm: np.ndarray, tm_hi: np.ndarray,
             cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from mlglass.models.predictor import cap_tg_interval
@@ -394,6 +412,13 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                         tg_c, lo_c, hi_c = _cap_tg(te_pred[m], (te_pred[m] - lo, hi - te_pred[m]), tm_p,
                                                    tm_p + h_tm, cap)
                         bounds["propagated"] = (lo_c, hi_c)
+                        # variant (reported, not shipped): the ratio range's level chosen on the inner rows
+                        p_in = fold["oof"][base][idx]
+                        h_in = np.array([q_tm[str(b)] for b in fold["bins_in"][idx]], float)
+                        level = choose_ratio_level(p_in, h_in, y_cal, ratios, coverage)
+                        lo, hi = _ti.tg_interval_from_tm(tm_p - h_tm, tm_p + h_tm, *_ti.ratio_bounds(ratios, level))
+                        bounds["propagated_inner"] = _cap_tg(te_pred[m], (te_pred[m] - lo, hi - te_pred[m]), tm_p,
+                                                             tm_p + h_tm, cap)[1:]
                         brackets.append(bool(np.all((lo_c <= tg_c) & (tg_c <= hi_c))))
                     for kind, (lo, hi) in bounds.items():
                         inside = (lo <= y[te]) & (y[te] <= hi)
