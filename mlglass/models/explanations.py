@@ -137,12 +137,5 @@ def _texts(predictor: Any, contrib: np.ndarray, empty: np.ndarray, top: int, uni
 
 def explain_head(predictor: Any, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
     """Top SHAP contributions of model ``head`` per row of ``table`` (empty text for a NaN row)."""
-    contrib = predictor.heads[head].contributions(table.astype(np.float32))[:, :-1]
-    texts = np.empty(len(table), dtype=object)
-    for i in range(len(table)):
-        if not np.isfinite(table[i]).any():
-            texts[i] = ""
-            continue
-        order = np.argsort(-np.abs(contrib[i]))[:top]
-        texts[i] = "; ".join(f"{predictor.feature_labels[k]} {contrib[i, k]:+.3g} {unit}" for k in order)
-    return texts
+    empty = ~np.isfinite(table).any(axis=1) if len(table) else np.zeros(0, bool)
+    return _texts(predictor, _contributions(predictor, table, head), empty, top, unit)
