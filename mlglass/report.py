@@ -86,12 +86,21 @@ def _anchor_rows(t: Table, a: dict[str, Any] | None) -> None:
     """Rows of the nested Td-anchored Tm evaluation (:mod:`mlglass.models.tm_anchor`), when it ran."""
     if not a or "mae" not in a:
         return
-    for m in ("td_prior_only", "residual", "gated", "gated_td", "capped", "ratio_td_prior_only", "ratio_residual",
-              "ratio_gated", "ratio_gated_td", "ratio_capped"):
+    for m in ("td_prior_only", "residual", "gated", "gated_td", "capped", "knn_blend", "knn_margin",
+              "ratio_td_prior_only", "ratio_residual", "ratio_gated", "ratio_gated_td", "ratio_capped",
+              "ratio_knn_blend", "ratio_knn_margin"):
         if m in a["mae"]:
             t.add_row(f"{m} (Td-anchored, nested; ZIF {_f(a['zif_mae'].get(m), 0)}, others "
                       f"{_f(a['other_mae'].get(m), 0)})", f"{_f(a['mae'][m])} ± {_f(a['mae_std'].get(m))}", "-", "-",
                       str(a.get("n", "")))
+    # the shipped interval of the shipped head: Tm Mondrian by domain bin, Tg through the ratio range
+    cov = (a.get("coverage") or {}).get("gated_td|mondrian") or (a.get("coverage") or {}).get(
+        "ratio_gated_td|propagated")
+    if cov:
+        bins = "; ".join(f"{b} n={v['n']} {_pct(v['coverage'])} ({_f(v['width_c'], 0)} °C)"
+                         for b, v in cov.items() if v.get("n"))
+        t.add_row(f"gated_td interval, nested coverage (nominal {_pct(a.get('coverage_nominal'))}): {bins}",
+                  "-", "-", "-", str(a.get("n", "")))
 
 
 def thermal_tables(th: dict[str, Any] | None) -> list[Table]:

@@ -3,6 +3,13 @@
 Functions of a :class:`~mlglass.models.predictor.GlassPredictor` (``predictor``); used by
 ``predict(..., explain=True)`` and by :meth:`~mlglass.models.predictor.GlassPredictor.explain_features`
 (the screen's top rows, from the descriptors of the one prediction pass).
+
+Explanations follow the model that produced the number: with a Td-anchored Tm head
+(:mod:`mlglass.models.tm_anchor`), a row whose Tm is the predicted Td of the ``td_row`` head
+(``gated_td`` outside the ``in``/``near`` bins of the Tm domain) is explained by that head's
+contributions, prefixed ``Td-anchored:``; a row inside the domain by the boosted Tm model.
+``tg_top_features`` explains Tg the same way: through ``Tg = r * Tm`` (kelvin) each Tm
+contribution scales by ``r`` (prefix ``Tg = r*Tm:``); without the anchor, the direct Tg model.
 """
 
 from __future__ import annotations
@@ -15,18 +22,26 @@ import pandas as pd
 from mlglass.models.decomposition_view import struct_rows, structure_only_rows
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
-__all__ = ["explanation_columns", "explain_head", "explain_td"]
+__all__ = ["ANCHOR_PREFIX", "TG_RATIO_PREFIX", "anchored_rows", "explanation_columns", "explain_head", "explain_td",
+           "explain_tm_tg"]
+
+#: Prefix of a Tm explanation whose number is the ``td_row`` head's predicted Td.
+ANCHOR_PREFIX = "Td-anchored: "
+#: Prefix of a Tg explanation through the Tg/Tm ratio.
+TG_RATIO_PREFIX = "Tg = r*Tm: "
 
 
 def explanation_columns(predictor: Any, table: np.ndarray, index: np.ndarray, frame: pd.DataFrame,
-                        top: int) -> dict[str, np.ndarray]:
-    """``tm_top_features``, ``p_melt_top_features`` and (with the decomposition heads) ``td_top_features``.
+                        top: int, tm_domain: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``tm_top_features``, ``tg_top_features``, ``p_melt_top_features`` and ``td_top_features``.
 
     ``table`` holds descriptor rows, ``index`` maps each output row (a row of ``frame``) to its
-    row of ``table``. Units: degC for Tm and Td; ln(Tm/K) of the censored Tm model, or log-odds
-    of the old classifier, for p_melt.
+    row of ``table``; ``tm_domain`` is the Tm domain bin of each output row as predicted (None:
+    from the descriptor distance alone, as the predictor does without chemistry). Units: degC
+    for Tm, Tg and Td; ln(Tm/K) of the censored Tm model, or log-odds of the old classifier, for
+    p_melt. ``td_top_features`` only with the decomposition heads.
     """
-    out = {"tm_top_features": explain_head(predictor, table, "tm", top, "degC")[index]}
+    out = explain_tm_tg(predictor, table, index, top, tm_domain)
     if predictor.has_decomposition:
         out["p_melt_top_features"] = explain_head(predictor, table, "tm_aft", top, "ln(Tm/K)")[index]
         out["td_top_features"] = explain_td(predictor, table, index, frame, top)
@@ -58,14 +73,69 @@ def explain_td(predictor: Any, table: np.ndarray, index: np.ndarray, frame: pd.D
     return texts
 
 
-def explain_head(predictor: Any, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
-    """Top SHAP contributions of model ``head`` per row of ``table`` (empty text for a NaN row)."""
-    contrib = predictor.heads[head].contributions(table.astype(np.float32))[:, :-1]
-    texts = np.empty(len(table), dtype=object)
-    for i in range(len(table)):
-        if not np.isfinite(table[i]).any():
+def anchored_rows(predictor: Any, X: np.ndarray, tm_domain: np.ndarray | None) -> np.ndarray:
+    """True for rows whose bundled Tm is the ``td_row`` head's Td (Td-anchored), as the predictor decides it.
+
+    ``X`` holds one descriptor row per output row. Only kind ``gated_td`` (and ``residual`` or
+    ``gated`` without residual trees) has a Tm equal to a Td prediction plus a constant.
+    """
+    state = predictor.metadata.get("tm_anchor")
+    n = len(X)
+    if not state or "td_row" not in predictor.heads or n == 0:
+        return np.zeros(n, bool)
+    if state.get("kind") != "gated_td" and (state.get("residual") or {}).get("has_trees", False):
+        return np.zeros(n, bool)  # Td_hat + offset + trees: not one head's contributions
+    if state.get("kind") == "residual":
+        return np.ones(n, bool)
+    bins = tm_domain
+    if bins is None:
+        dom = predictor.domain("tm")
+        if dom is None:
+            return np.ones(n, bool)
+        bins, _ = dom.classify(np.asarray(X, float), [(frozenset(), frozenset())] * n)
+    return ~np.isin(np.asarray(bins).astype(str), ["in", "near"])
+
+
+def explain_tm_tg(predictor: Any, table: np.ndarray, index: np.ndarray, top: int,
+                  tm_domain: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``tm_top_features`` and ``tg_top_features`` of the model that produced each row's number (degC)."""
+    anchor = predictor.metadata.get("tm_anchor") or {}
+    tm_contrib = _contributions(predictor, table, "tm")
+    rows = anchored_rows(predictor, table[index], tm_domain)
+    if rows.any():
+        td_contrib = _contributions(predictor, table, "td_row")
+        per_row = np.where(rows[:, None], td_contrib[index], tm_contrib[index])
+    else:
+        per_row = tm_contrib[index]
+    empty = ~np.isfinite(table[index]).any(axis=1) if len(index) else np.zeros(0, bool)
+    tm_texts = _texts(predictor, per_row, empty, top, "degC")
+    tm_texts = np.array([ANCHOR_PREFIX + t if a and t else t for t, a in zip(tm_texts, rows)], dtype=object)
+    if anchor.get("use_for_tg", False) and "td_row" in predictor.heads:
+        r = float(anchor["tg_tm_ratio"])
+        tg_texts = _texts(predictor, r * per_row, empty, top, "degC")
+        tg_texts = np.array([(TG_RATIO_PREFIX + (ANCHOR_PREFIX if a else "") + t) if t else t
+                             for t, a in zip(tg_texts, rows)], dtype=object)
+    else:
+        tg_texts = _texts(predictor, _contributions(predictor, table, "tg")[index], empty, top, "degC")
+    return {"tm_top_features": tm_texts, "tg_top_features": tg_texts}
+
+
+def _contributions(predictor: Any, table: np.ndarray, head: str) -> np.ndarray:
+    return np.asarray(predictor.heads[head].contributions(table.astype(np.float32))[:, :-1], float)
+
+
+def _texts(predictor: Any, contrib: np.ndarray, empty: np.ndarray, top: int, unit: str) -> np.ndarray:
+    texts = np.empty(len(contrib), dtype=object)
+    for i in range(len(contrib)):
+        if empty[i]:
             texts[i] = ""
             continue
         order = np.argsort(-np.abs(contrib[i]))[:top]
         texts[i] = "; ".join(f"{predictor.feature_labels[k]} {contrib[i, k]:+.3g} {unit}" for k in order)
     return texts
+
+
+def explain_head(predictor: Any, table: np.ndarray, head: str, top: int, unit: str) -> np.ndarray:
+    """Top SHAP contributions of model ``head`` per row of ``table`` (empty text for a NaN row)."""
+    empty = ~np.isfinite(table).any(axis=1) if len(table) else np.zeros(0, bool)
+    return _texts(predictor, _contributions(predictor, table, head), empty, top, unit)

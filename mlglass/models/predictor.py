@@ -330,9 +330,10 @@ class GlassPredictor:
         (:mod:`mlglass.models.cif_input`). A row whose CIF gives no compound record keeps its
         ``error`` and NaN Tm, Tg and p_melt, but still gets ``td_c`` from the structure-only view
         (``td_source`` ``structure``; its own, wider interval). With ``explain=True`` also ``tm_top_features``,
-        ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors with the
-        largest SHAP contributions (degC for Tm and Td; ln(Tm/K) of the censored Tm model, or
-        log-odds of the old classifier, for p_melt).
+        ``tg_top_features``, ``p_melt_top_features`` and ``td_top_features``: the ``top`` descriptors
+        with the largest SHAP contributions of the model that produced the number (degC for Tm, Tg
+        and Td; ln(Tm/K) of the censored Tm model, or log-odds of the old classifier, for p_melt;
+        a Td-anchored Tm is explained by the Td head, see :mod:`mlglass.models.explanations`).
 
         A ``descriptors`` dict receives the pass's descriptor matrix: ``descriptors["features"]``
         (one row per distinct composition, NaN rows for bad ones) and ``descriptors["row"]`` (its
@@ -397,7 +398,8 @@ class GlassPredictor:
                     values[bad_rows] = ""
                     new[col] = values
         if explain:
-            new.update(explanation_columns(self, table, index, frame, top))
+            dom = np.asarray(new["tm_domain"], dtype=object) if "tm_domain" in new else None
+            new.update(explanation_columns(self, table, index, frame, top, dom))
         out = with_columns(frame, new)
         if descriptors is not None:  # the caller keeps the descriptors of this pass (see explain_features)
             descriptors.update(features=table, row=index[cand.inverse])
@@ -408,7 +410,7 @@ class GlassPredictor:
         return result
 
     def explain_features(self, features: np.ndarray, structure: pd.DataFrame | None = None, *,
-                         top: int = 3) -> pd.DataFrame:
+                         top: int = 3, tm_domain: Sequence[str] | np.ndarray | None = None) -> pd.DataFrame:
         """Explanations of rows from their descriptors, as :meth:`predict` with ``explain=True`` gives them.
 
         Parameters
@@ -421,12 +423,15 @@ class GlassPredictor:
             ignored) the rows were predicted with; absent means none (the table-row Td view).
         top : int, default=3
             Descriptors listed per row.
+        tm_domain : sequence of str, optional
+            The rows' ``tm_domain`` as predicted; it decides which model produced a Td-anchored
+            Tm (absent: from the descriptor distance alone, without the chemistry-novelty rule).
 
         Returns
         -------
         pandas.DataFrame
-            ``tm_top_features`` (degC), ``p_melt_top_features`` (ln(Tm/K) of the censored Tm model,
-            or log-odds of the old classifier) and, with the decomposition models,
+            ``tm_top_features`` and ``tg_top_features`` (degC), ``p_melt_top_features`` (ln(Tm/K) of
+            the censored Tm model, or log-odds of the old classifier) and, with the decomposition models,
             ``td_top_features`` (degC): the ``top`` descriptors with the largest SHAP contributions.
         """
         table = np.asarray(features, dtype=float).reshape(-1, len(self.feature_labels))
@@ -434,20 +439,23 @@ class GlassPredictor:
         frame = pd.DataFrame(index=range(n)) if structure is None else structure.reset_index(drop=True)
         if len(frame) != n:
             raise ValueError(f"structure has {len(frame)} rows, features {n}")
-        return pd.DataFrame(explanation_columns(self, table, np.arange(n), frame, top))
+        dom = None if tm_domain is None else np.asarray(tm_domain, dtype=object)
+        return pd.DataFrame(explanation_columns(self, table, np.arange(n), frame, top, dom))
 
 
 
-def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float, tm: np.ndarray, tm_hi: np.ndarray,
-                    cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cap_tg_interval(tg_raw: np.ndarray, q_tg: np.ndarray | float | tuple[Any, Any], tm: np.ndarray,
+                    tm_hi: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cap Tg at ``cap * Tm`` (kelvin) and keep the interval's half-widths around the capped point.
 
-    The upper bound is at most ``cap * tm_hi`` (kelvin), which lies above the capped point
-    whenever the Tm interval has positive width, so the interval always brackets the estimate.
+    ``q_tg`` is one half-width or a ``(below, above)`` pair of them (degC). The upper bound is at
+    most ``cap * tm_hi`` (kelvin), which lies above the capped point whenever the Tm interval has
+    positive width, so the interval always brackets the estimate.
     """
+    q_lo, q_hi = q_tg if isinstance(q_tg, tuple) else (q_tg, q_tg)
     tg = np.minimum(tg_raw + _K, cap * (tm + _K)) - _K
-    tg_lo = tg - q_tg
-    tg_hi = np.minimum(tg + q_tg + _K, cap * (tm_hi + _K)) - _K
+    tg_lo = tg - q_lo
+    tg_hi = np.minimum(tg + q_hi + _K, cap * (tm_hi + _K)) - _K
     tg_hi = np.maximum(tg_hi, tg)
     return tg, tg_lo, tg_hi
 

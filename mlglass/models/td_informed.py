@@ -47,8 +47,11 @@ __all__ = [
     "evaluate_td_informed",
     "fit_td_prior",
     "glass_composition_keys",
+    "ratio_bounds",
     "tg_from_tm",
+    "tg_interval_from_tm",
     "tg_tm_ratio",
+    "tg_tm_ratios",
     "thermal_inputs",
     "thermal_training_mask",
 ]
@@ -118,6 +121,43 @@ def tg_tm_ratio(tg_c: np.ndarray, tm_c: np.ndarray) -> float:
     tg_c, tm_c = np.asarray(tg_c, float), np.asarray(tm_c, float)
     ok = np.isfinite(tg_c) & np.isfinite(tm_c)
     return float(np.median((tg_c[ok] + _K) / (tm_c[ok] + _K))) if ok.any() else 0.8
+
+
+def tg_tm_ratios(tg_c: np.ndarray, tm_c: np.ndarray) -> np.ndarray:
+    """Tg/Tm (kelvin) of every row with both values, sorted (the ratio's own spread)."""
+    tg_c, tm_c = np.asarray(tg_c, float), np.asarray(tm_c, float)
+    ok = np.isfinite(tg_c) & np.isfinite(tm_c)
+    return np.sort((tg_c[ok] + _K) / (tm_c[ok] + _K))
+
+
+def ratio_bounds(ratios: Sequence[float] | np.ndarray, coverage: float) -> tuple[float, float]:
+    """Central ``coverage`` range of the training Tg/Tm ratios: their (1 - c)/2 and (1 + c)/2 quantiles.
+
+    With no ratios both bounds are NaN (the caller keeps its other interval).
+    """
+    r = np.asarray(ratios, float)
+    r = r[np.isfinite(r)]
+    if not len(r):
+        return math.nan, math.nan
+    lo, hi = np.quantile(r, [(1 - coverage) / 2, (1 + coverage) / 2])
+    return float(lo), float(hi)
+
+
+def tg_interval_from_tm(tm_lo_c: np.ndarray, tm_hi_c: np.ndarray, ratio_lo: float, ratio_hi: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Tg interval (degC) propagated from a Tm interval through the Tg/Tm ratio range (kelvin).
+
+    ``Tg = r * Tm`` is increasing in both ``r`` and ``Tm`` (kelvin), so a compound whose Tm lies in
+    ``[tm_lo, tm_hi]`` and whose ratio lies in ``[ratio_lo, ratio_hi]`` has Tg in
+    ``[ratio_lo * tm_lo, ratio_hi * tm_hi]``. A lower Tm bound below 0 K is taken as 0 K.
+
+    Returns
+    -------
+    tg_lo_c, tg_hi_c : ndarray (degC)
+    """
+    lo_k = np.maximum(np.asarray(tm_lo_c, float) + _K, 0.0)
+    hi_k = np.asarray(tm_hi_c, float) + _K
+    return ratio_lo * lo_k - _K, ratio_hi * hi_k - _K
 
 
 def tg_from_tm(tm_c: np.ndarray, ratio: float) -> np.ndarray:

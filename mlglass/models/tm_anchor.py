@@ -39,6 +39,17 @@ Split-conformal on the inner out-of-fold residuals of the candidate (nested): on
 quantile, and Mondrian per applicability-domain bin (``in``/``near``/``out``; a bin with
 fewer than :data:`MIN_BIN` inner residuals takes the global quantile). Coverage is reported
 per bin on the outer test rows.
+
+Tg: the quantile of inner Tg residuals under-covers in nested CV (59 % at 80 %: a held-out
+chemistry's Tm error and its Tg/Tm ratio shift together, which no inner fold sees). The shipped
+Tg interval (``propagated`` in the evaluation) is the Mondrian Tm interval carried through the
+central ``coverage`` range of the training Tg/Tm ratios, ``[r_lo * Tm_lo, r_hi * Tm_hi]`` in
+kelvin (:func:`mlglass.models.td_informed.tg_interval_from_tm`), then the Tg/Tm cap; its
+coverage is reported after the cap, per domain bin.
+
+kNN candidates (``knn_blend``, ``knn_margin``; :mod:`mlglass.models.tm_knn`): ``gated_td`` with,
+outside ``in``/``near``, the kNN mean of measured Tm (or of Tm - Td_hat) in the domain space
+mixed in with a weight; ``k`` and the weight are chosen by the inner CV.
 """
 
 from __future__ import annotations
@@ -54,6 +65,7 @@ from sklearn.model_selection import GroupKFold
 from mlglass.models import td_informed as _ti
 from mlglass.models.boosting import conformal_quantile, make_estimator
 from mlglass.models.domain import DOMAIN_BINS, ApplicabilityDomain
+from mlglass.models.tm_knn import KNN_K_GRID, KNN_KINDS, KNN_W_GRID, knn_combine, knn_mean
 
 __all__ = ["ANCHOR_KIND", "CANDIDATES", "DELTA_GRID", "HEAD_KINDS", "MIN_BIN", "RESIDUAL_COMMON", "RESIDUAL_GRID",
            "ResidualTm", "InnerCV", "inner_cv", "choose_delta", "mondrian_quantiles", "evaluate_tm_anchor",
@@ -69,7 +81,7 @@ RESIDUAL_GRID: tuple[dict[str, int], ...] = (
 #: Inner-CV grid of the margin (degC) below Td_hat of the ``capped`` candidate.
 DELTA_GRID = tuple(float(d) for d in range(0, 201, 25))
 #: Candidates scored by :func:`evaluate_tm_anchor` besides the baselines.
-CANDIDATES = ("residual", "gated", "gated_td", "capped")
+CANDIDATES = ("residual", "gated", "gated_td", "capped", *KNN_KINDS)
 #: Fewest inner residuals of a domain bin for its own conformal quantile.
 MIN_BIN = 8
 #: Kind of anchored head :meth:`GlassPredictor.train` adds (None: none). ``gated_td`` won the nested
@@ -142,6 +154,9 @@ class InnerCV:
         kNN distance of each row to its inner training fold (domain space).
     novel : ndarray of bool
         Chemical novelty of each row relative to its inner training fold.
+    knn_tm, knn_margin : dict of int to ndarray
+        Out-of-fold kNN means (:func:`mlglass.models.tm_knn.knn_mean`) of Tm and of Tm - Td_hat
+        for each ``k`` of :data:`mlglass.models.tm_knn.KNN_K_GRID` (degC).
     """
 
     def __init__(self, n: int, n_grid: int):
@@ -149,6 +164,8 @@ class InnerCV:
         self.residual = [np.full(n, np.nan) for _ in range(n_grid)]
         self.distance = np.full(n, np.nan)
         self.novel = np.zeros(n, bool)
+        self.knn_tm = {k: np.full(n, np.nan) for k in KNN_K_GRID}
+        self.knn_margin = {k: np.full(n, np.nan) for k in KNN_K_GRID}
 
 
 def _splitter(groups: np.ndarray, n_splits: int, seed: int) -> GroupKFold | None:
@@ -184,7 +201,28 @@ def inner_cv(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat: np.ndarra
         dom = ApplicabilityDomain().fit(X[tr], labels, [chemistry[i] for i in tr], np.zeros(0), np.zeros(0))
         out.distance[te] = dom.distance(X[te])
         out.novel[te] = dom.novel([chemistry[i] for i in te])
+        for k in KNN_K_GRID:
+            out.knn_tm[k][te] = knn_mean(X[tr], y[tr], X[te], labels, k)
+            out.knn_margin[k][te] = knn_mean(X[tr], y[tr] - td_hat[tr], X[te], labels, k)
     return out
+
+
+def choose_knn(kind: str, inner: InnerCV, near_in: np.ndarray, td_hat: np.ndarray, y: np.ndarray
+               ) -> tuple[int, float]:
+    """``(k, w)`` minimising the inner MAE of the gated kNN candidate ``kind`` (model in ``in``/``near``).
+
+    Ties keep the first grid point (``KNN_K_GRID`` then ``KNN_W_GRID`` order).
+    """
+    best, best_mae = (KNN_K_GRID[0], KNN_W_GRID[0]), math.inf
+    for k in KNN_K_GRID:
+        knn = inner.knn_tm[k] if kind == "knn_blend" else inner.knn_margin[k]
+        for w in KNN_W_GRID:
+            p = np.where(near_in, inner.model, knn_combine(kind, td_hat, knn, w))
+            ok = np.isfinite(p)
+            mae = float(np.mean(np.abs(p[ok] - y[ok]))) if ok.any() else math.inf
+            if mae < best_mae - 1e-9:
+                best, best_mae = (k, w), mae
+    return best
 
 
 def choose_delta(model_oof: np.ndarray, td_hat: np.ndarray, y: np.ndarray,
@@ -212,6 +250,31 @@ def mondrian_quantiles(residuals: np.ndarray, bins: np.ndarray, coverage: float,
         sel = ok & (bins == b)
         q[b] = conformal_quantile(r[sel], coverage) if sel.sum() >= min_bin else q["all"]
     return q
+
+
+#: Central levels of the Tg/Tm ratio range tried by :func:`choose_ratio_level`.
+RATIO_LEVELS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def choose_ratio_level(tm_oof: np.ndarray, tm_half: np.ndarray, tg: np.ndarray, ratios: np.ndarray,
+                       coverage: float) -> float:
+    """Smallest ratio-range level whose propagated Tg interval covers ``coverage`` of the inner rows.
+
+    ``tm_oof`` / ``tm_half``: inner out-of-fold Tm and its half-width (degC) of compounds with a
+    measured Tg ``tg`` (degC); ``ratios`` the training Tg/Tm ratios. Falls back to the largest level.
+    """
+    for level in RATIO_LEVELS:
+        lo, hi = _ti.tg_interval_from_tm(tm_oof - tm_half, tm_oof + tm_half, *_ti.ratio_bounds(ratios, level))
+        if len(tg) and float(np.mean((lo <= tg) & (tg <= hi))) >= coverage:
+            return level
+    return RATIO_LEVELS[-1]
+
+
+def _cap_tg(tg: np.ndarray, q: tuple[np.ndarray, np.ndarray], tm: np.ndarray, tm_hi: np.ndarray,
+            cap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from mlglass.models.predictor import cap_tg_interval
+
+    return cap_tg_interval(tg, q, tm, tm_hi, cap)
 
 
 def _family_mean(y: np.ndarray, fam_tr: np.ndarray, fam_te: np.ndarray) -> np.ndarray:
@@ -243,8 +306,15 @@ def _fold_tm_candidates(tm: Any, tm_tr: np.ndarray, X_te: np.ndarray, chem_tm: S
     oof = {"model": inner.model, "td_prior_only": td_tr, "residual": r_in,
            "gated": np.where(near_in, inner.model, r_in), "gated_td": np.where(near_in, inner.model, td_tr),
            "capped": np.minimum(inner.model, td_tr - delta)}
+    knn_choice: dict[str, tuple[int, float]] = {}
+    for kind in KNN_KINDS:  # (k, w) from the inner CV; the kNN of the test rows uses every training compound
+        k, w = knn_choice[kind] = choose_knn(kind, inner, near_in, td_tr, y)
+        tgt = y if kind == "knn_blend" else y - td_tr
+        te[kind] = np.where(near_te, m_te, knn_combine(kind, td_te, knn_mean(X, tgt, X_te, labels, k), w))
+        knn_in = inner.knn_tm[k] if kind == "knn_blend" else inner.knn_margin[k]
+        oof[kind] = np.where(near_in, inner.model, knn_combine(kind, td_tr, knn_in, w))
     return {"te": te, "oof": oof, "bins_te": bins_te, "bins_in": bins_in, "residual_params": RESIDUAL_GRID[k_best],
-            "residual_offset_c": resid.offset_, "delta_c": delta}
+            "residual_offset_c": resid.offset_, "delta_c": delta, "knn": knn_choice}
 
 
 def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Sequence[tuple] | None],
@@ -285,6 +355,7 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
         widths: dict[str, dict[str, list[float]]] = {}
         bin_count: dict[str, int] = dict.fromkeys(DOMAIN_BINS, 0)
         choices: list[dict[str, Any]] = []
+        brackets: list[bool] = []
         for r in range(n_repeats):
             pred: dict[str, np.ndarray] = {}
             for tr, te in GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + r).split(s.X, y, s.groups):
@@ -298,7 +369,8 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                 fold = _fold_tm_candidates(tm, tm_tr, s.X[te], chem_tm, [chem_s[i] for i in te], labels, prior,
                                            seed=seed, n_splits=n_splits, coverage=coverage)
                 choices.append({"repeat": r, "residual_params": fold["residual_params"],
-                                "residual_offset_c": fold["residual_offset_c"], "delta_c": fold["delta_c"]})
+                                "residual_offset_c": fold["residual_offset_c"], "delta_c": fold["delta_c"],
+                                "knn": fold["knn"]})
                 bins_te = fold["bins_te"]
                 for b in DOMAIN_BINS:
                     bin_count[b] += int((bins_te == b).sum())
@@ -310,6 +382,9 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                     both_tm = s.frame["tm_c"].to_numpy(float)[tr] if "tm_c" in s.frame else np.full(len(tr), np.nan)
                     ratio = _ti.tg_tm_ratio(y[tr], both_tm)
                     te_pred = {f"ratio_{m}": _ti.tg_from_tm(p, ratio) for m, p in fold["te"].items()}
+                    ratios = _ti.tg_tm_ratios(y[tr], both_tm)
+                    r_lo, r_hi = _ti.ratio_bounds(ratios, coverage)
+                    cap = float(min(0.99, math.ceil(ratios.max() * 100) / 100)) if len(ratios) else 0.9
                     te_pred["model"] = make_estimator("regressor", random_state=seed, calibration_folds=0).fit(
                         s.X[tr], y[tr]).predict(s.X[te])
                     te_pred["family_mean"] = _family_mean(y[tr], s.families[tr], s.families[te])
@@ -324,14 +399,32 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                     pred.setdefault(m, np.full(len(y), np.nan))[te] = p
                 for m, p_oof in oof.items():
                     q = mondrian_quantiles(y_cal - p_oof, bins_cal, coverage)
-                    half = {"global": np.full(len(te), q["all"]),
-                            "mondrian": np.array([q[str(b)] for b in bins_te], float)}
-                    for kind, h in half.items():
-                        inside = np.abs(y[te] - te_pred[m]) <= h
+                    h_g, h_m = np.full(len(te), q["all"]), np.array([q[str(b)] for b in bins_te], float)
+                    bounds = {"global": (te_pred[m] - h_g, te_pred[m] + h_g),
+                              "mondrian": (te_pred[m] - h_m, te_pred[m] + h_m)}
+                    if target == "tg":  # the shipped Tg interval: Tm's Mondrian interval through the ratio range
+                        base = m.removeprefix("ratio_")
+                        q_tm = mondrian_quantiles(tm.y[tm_tr] - fold["oof"][base], fold["bins_in"], coverage)
+                        tm_p = fold["te"][base]
+                        h_tm = np.array([q_tm[str(b)] for b in bins_te], float)
+                        lo, hi = _ti.tg_interval_from_tm(tm_p - h_tm, tm_p + h_tm, r_lo, r_hi)
+                        tg_c, lo_c, hi_c = _cap_tg(te_pred[m], (te_pred[m] - lo, hi - te_pred[m]), tm_p,
+                                                   tm_p + h_tm, cap)
+                        bounds["propagated"] = (lo_c, hi_c)
+                        # variant (reported, not shipped): the ratio range's level chosen on the inner rows
+                        p_in = fold["oof"][base][idx]
+                        h_in = np.array([q_tm[str(b)] for b in fold["bins_in"][idx]], float)
+                        level = choose_ratio_level(p_in, h_in, y_cal, ratios, coverage)
+                        lo, hi = _ti.tg_interval_from_tm(tm_p - h_tm, tm_p + h_tm, *_ti.ratio_bounds(ratios, level))
+                        bounds["propagated_inner"] = _cap_tg(te_pred[m], (te_pred[m] - lo, hi - te_pred[m]), tm_p,
+                                                             tm_p + h_tm, cap)[1:]
+                        brackets.append(bool(np.all((lo_c <= tg_c) & (tg_c <= hi_c))))
+                    for kind, (lo, hi) in bounds.items():
+                        inside = (lo <= y[te]) & (y[te] <= hi)
                         for b in (*DOMAIN_BINS, "all"):
                             sel = np.ones(len(te), bool) if b == "all" else bins_te == b
                             hits.setdefault(f"{m}|{kind}", {}).setdefault(b, []).extend(inside[sel].astype(float))
-                            widths.setdefault(f"{m}|{kind}", {}).setdefault(b, []).extend(2 * h[sel])
+                            widths.setdefault(f"{m}|{kind}", {}).setdefault(b, []).extend((hi - lo)[sel])
             for m, p in pred.items():
                 err = np.abs(p - y)
                 maes.setdefault(m, []).append(float(np.mean(err)))
@@ -346,6 +439,7 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                        "zif_mae": {m: float(np.mean(v)) for m, v in zif_m.items()},
                        "other_mae": {m: float(np.mean(v)) for m, v in oth_m.items()},
                        "coverage": cov, "coverage_nominal": coverage, "choices": choices,
+                       "capped_interval_brackets": all(brackets),
                        "domain_bins_per_repeat": {b: c // max(n_repeats, 1) for b, c in bin_count.items()}}
     return out
 
@@ -404,6 +498,7 @@ def fit_anchor_head(tm: Any, tg: Any, labels: Sequence[str], chem_tm: Sequence[t
              "tg_calibration": {"residuals_c": np.abs(tg_res).tolist(), "bins": [str(b) for b in bins[idx]]},
              "tm_halfwidth_c": mondrian_quantiles(tm.y - oof, bins, coverage),
              "tg_halfwidth_c": mondrian_quantiles(tg_res, bins[idx], coverage), "tg_tm_ratio": ratio,
+             "tg_tm_ratios": _ti.tg_tm_ratios(tg.y, both).tolist(), "tg_interval": "propagated",
              "min_bin": MIN_BIN, "use_for_tg": True,
              "inner_mae_c": float(np.nanmean(np.abs(oof - tm.y))),
              "prior": "td prior on thermal train+val rows without known melters (TD_PARAMS)",
@@ -413,7 +508,7 @@ def fit_anchor_head(tm: Any, tg: Any, labels: Sequence[str], chem_tm: Sequence[t
 
 def predict_anchor(state: Mapping[str, Any], head: ResidualTm, td_hat: np.ndarray, X: np.ndarray,
                    tm_model: np.ndarray, bins: np.ndarray | None, coverage: float
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """Anchored Tm and Tg (degC) with half-widths, for a bundle's ``tm_anchor`` metadata.
 
     Parameters
@@ -431,6 +526,11 @@ def predict_anchor(state: Mapping[str, Any], head: ResidualTm, td_hat: np.ndarra
     Returns
     -------
     tm, tm_half, tg, tg_half : ndarray (degC)
+        ``tg_half`` is a ``(below, above)`` pair of half-widths when the state holds the training
+        Tg/Tm ratios (``tg_tm_ratios``): the Tg interval is then the Tm interval carried through the
+        central ``coverage`` range of those ratios (:func:`mlglass.models.td_informed.tg_interval_from_tm`),
+        so it holds the Tm uncertainty and the ratio's own spread. Older states: the Mondrian
+        quantile of the stored Tg residuals.
     """
     tm = head.predict(X, td_hat)
     if state.get("kind") in ("gated", "gated_td") and bins is not None:
@@ -445,7 +545,12 @@ def predict_anchor(state: Mapping[str, Any], head: ResidualTm, td_hat: np.ndarra
         names, codes = np.unique(np.asarray(bins).astype(str), return_inverse=True)  # a few bins, many rows
         return np.array([q.get(str(b), q["all"]) for b in names], float)[codes.reshape(-1)]
 
-    return tm, half(state["tm_calibration"]), tg, half(state["tg_calibration"])
+    q_tm = half(state["tm_calibration"])
+    if state.get("tg_tm_ratios"):
+        r_lo, r_hi = _ti.ratio_bounds(state["tg_tm_ratios"], coverage)
+        lo, hi = _ti.tg_interval_from_tm(tm - q_tm, tm + q_tm, r_lo, r_hi)
+        return tm, q_tm, tg, (np.maximum(tg - lo, 0.0), np.maximum(hi - tg, 0.0))
+    return tm, q_tm, tg, half(state["tg_calibration"])
 
 
 def train_bundle_anchor(sets: dict, labels: Sequence[str], thermal: Any, featurizer: Any = None, *, seed: int = 0,

@@ -43,7 +43,7 @@ ATTR = "mlglass_top_descriptors"
 #: Key of the kept descriptors in a part file's Parquet (schema) metadata.
 METADATA_KEY = b"mlglass.top_descriptors"
 #: Columns the explanation adds to the top rows (``td_top_features`` only with the decomposition models).
-EXPLAIN_COLUMNS = ("tm_top_features", "p_melt_top_features", "td_top_features")
+EXPLAIN_COLUMNS = ("tm_top_features", "tg_top_features", "p_melt_top_features", "td_top_features")
 _STRUCTURE_COLUMNS = (*STRUCT_COLUMNS, *GRAPH_COLUMNS)
 
 
@@ -186,7 +186,8 @@ def explain_top_rows(predictor: Any, top: pd.DataFrame, parts: Sequence[Path], e
     X = np.vstack([features[r] for r in order]) if order else np.zeros((0, n_feat))
     S = pd.DataFrame(np.vstack([structure[r] for r in order]) if order else np.zeros((0, len(columns))),
                      columns=columns)
-    explained = predictor.explain_features(X, S, top=explain)
+    dom = top["tm_domain"].to_numpy() if "tm_domain" in top.columns else None  # which model made the Tm
+    explained = predictor.explain_features(X, S, top=explain, tm_domain=dom)
     out = top.copy()
     for col in EXPLAIN_COLUMNS:
         if col in explained.columns:
