@@ -130,7 +130,7 @@ def evaluate_models(*, extra: Sequence[str | Path] = (), params_path: Path | Non
     res["thermal"] = evaluate_thermal(data, coverage=coverage, seed=seed, n_splits=n_splits)
     if "skipped" not in res["thermal"]:  # nested Td-anchored Tm / Tg (issue 11)
         from mlglass.datasets import load_thermal
-        from mlglass.models.tm_anchor import evaluate_anchor_tables
+        from mlglass.models.tm_anchor_evaluation import evaluate_anchor_tables
 
         res["tm_anchor"] = evaluate_anchor_tables(sets, load_thermal(), n_splits=n_splits, n_repeats=n_repeats,
                                                   seed=seed, coverage=coverage)

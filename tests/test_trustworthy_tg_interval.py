@@ -14,7 +14,9 @@ import pandas as pd
 from mlglass.models import td_informed, tm_anchor
 from mlglass.models.domain import DOMAIN_DESCRIPTORS
 from mlglass.models.predictor import cap_tg_interval
-from mlglass.models.tm_anchor import ResidualTm, evaluate_tm_anchor
+from mlglass.models import tm_anchor_evaluation
+from mlglass.models.tm_anchor import ResidualTm
+from mlglass.models.tm_anchor_evaluation import evaluate_tm_anchor
 from mlglass.models.training_sets import TrainingSet
 
 _K = 273.15
@@ -139,9 +141,9 @@ def test_ratio_level_is_the_smallest_that_covers_the_inner_rows() -> None:
     # Tg of the inner rows at ratios spread over the central 60 % of the training ratios
     r = np.quantile(ratios, np.linspace(0.21, 0.79, 10))
     tg = r * (tm + _K) - _K
-    assert tm_anchor.choose_ratio_level(tm, half, tg, ratios, 0.8) == 0.5  # 8 of 10 inside 0.25-0.75
-    level = tm_anchor.choose_ratio_level(tm, half, tg, ratios, 0.9)
+    assert tm_anchor_evaluation.choose_ratio_level(tm, half, tg, ratios, 0.8) == 0.5  # 8 of 10 inside 0.25-0.75
+    level = tm_anchor_evaluation.choose_ratio_level(tm, half, tg, ratios, 0.9)
     assert level == 0.6
     lo, hi = td_informed.tg_interval_from_tm(tm - half, tm + half, *td_informed.ratio_bounds(ratios, level))
     assert np.mean((lo <= tg) & (tg <= hi)) >= 0.9
-    assert tm_anchor.choose_ratio_level(tm, half, tg + 500, ratios, 0.8) == tm_anchor.RATIO_LEVELS[-1]
+    assert tm_anchor_evaluation.choose_ratio_level(tm, half, tg + 500, ratios, 0.8) == tm_anchor_evaluation.RATIO_LEVELS[-1]
