@@ -16,6 +16,21 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = {"n_estimators": 15, "max_depth": 2, "calibration_folds": 3}
 
 
+def synthetic_tm_tg_sets(X, tm, tg, groups) -> dict:
+    """``{"tm": TrainingSet, "tg": TrainingSet}`` over the same synthetic compounds (ids ``c0...``;
+    families ``ZIF`` for groups g0 and g1, ``other`` elsewhere)."""
+    import numpy as np
+    import pandas as pd
+
+    from mlglass.models.training_sets import TrainingSet
+
+    ids = np.array([f"c{i}" for i in range(len(tm))])
+    frame = pd.DataFrame({"id": ids, "tm_c": tm, "tg_c": tg})
+    fam = np.array(["ZIF" if g in ("g0", "g1") else "other" for g in groups])
+    return {name: TrainingSet(name=name, X=X, y=y, groups=groups, families=fam, ids=ids, frame=frame, excluded={})
+            for name, y in (("tm", tm), ("tg", tg))}
+
+
 @pytest.fixture(scope="session")
 def glasses():
     from mlglass.datasets import load_glasses

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import synthetic_tm_tg_sets
+
 from mlglass.models import td_informed, tm_anchor
-from mlglass.models.data import TrainingSet
 from mlglass.models.domain import DOMAIN_DESCRIPTORS
 from mlglass.models.tm_anchor import ResidualTm, mondrian_quantiles
 from mlglass.models.tm_anchor_evaluation import CANDIDATES, choose_delta, evaluate_tm_anchor
@@ -26,14 +27,7 @@ def _synthetic(n_groups: int = 12, per: int = 5, seed: int = 0):
     td = 400 + 80 * X[:, 0]
     tm = td - 80 + rng.normal(0, 8, n)
     tg = 0.8 * (tm + 273.15) - 273.15 + rng.normal(0, 4, n)
-    ids = np.array([f"c{i}" for i in range(n)])
-    frame = pd.DataFrame({"id": ids, "tm_c": tm, "tg_c": tg})
-    fam = np.array(["ZIF" if g in ("g0", "g1") else "other" for g in groups])
-
-    def ts(name: str, y: np.ndarray) -> TrainingSet:
-        return TrainingSet(name=name, X=X, y=y, groups=groups, families=fam, ids=ids, frame=frame, excluded={})
-
-    sets = {"tm": ts("tm", tm), "tg": ts("tg", tg)}
+    sets = synthetic_tm_tg_sets(X, tm, tg, groups)
     keys = [("M", f"k{i}") for i in range(n)]
     # thermal rows: each compound's own composition, related frameworks (other compositions), a known melter
     tX = np.vstack([X, X + rng.normal(0, 0.05, X.shape), X + rng.normal(0, 0.05, X.shape)])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+
+from conftest import synthetic_tm_tg_sets
 
 from mlglass.models import td_informed
 from mlglass.models.td_informed import (
@@ -14,7 +15,6 @@ from mlglass.models.td_informed import (
     tg_tm_ratio,
     thermal_training_mask,
 )
-from mlglass.models.training_sets import TrainingSet
 
 
 def test_mask_drops_known_melters_and_held_out_compositions() -> None:
@@ -54,14 +54,7 @@ def _synthetic(n_groups: int = 10, per: int = 4, seed: int = 0):
     X[:, 0] = np.repeat(rng.normal(size=n_groups), per)
     tm = 350 + 80 * X[:, 0] + rng.normal(0, 10, n)
     tg = 0.75 * (tm + 273.15) - 273.15 + rng.normal(0, 5, n)
-    ids = np.array([f"c{i}" for i in range(n)])
-    frame = pd.DataFrame({"id": ids, "tm_c": tm, "tg_c": tg})
-    fam = np.array(["ZIF" if g in ("g0", "g1") else "other" for g in groups])
-
-    def ts(name: str, y: np.ndarray) -> TrainingSet:
-        return TrainingSet(name=name, X=X, y=y, groups=groups, families=fam, ids=ids, frame=frame, excluded={})
-
-    sets = {"tm": ts("tm", tm), "tg": ts("tg", tg)}
+    sets = synthetic_tm_tg_sets(X, tm, tg, groups)
     keys = [("M", f"k{i}") for i in range(n)]
     # thermal rows: one per compound composition and two related frameworks per compound
     # (other compositions), Td tracking Tm, plus unrelated rows
