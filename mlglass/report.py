@@ -54,6 +54,11 @@ def evaluation_table(res: dict[str, Any]) -> list[Table]:
             t.add_row(m, f"{_f(v.get('mae'))} ± {_f(v.get('mae_std'))}", _f(v.get("rmse")), _f(v.get("r2"), 2),
                       str(v.get("n", "")))
         _anchor_rows(t, res.get("tm_anchor", {}).get(key))
+        bound = r.get("label_range_bound")
+        if bound:
+            t.add_row(f"bound: least MAE of any model predicting inside the training labels' range "
+                      f"({_f(bound['n_outside_range'], 0)} held-out rows outside it; reads the test labels)",
+                      f"{_f(bound['mae'])} ± {_f(bound['mae_std'])}", "-", "-", str(r["n"]))
         lofo = r["lofo"]
         t.add_row("model, leave-one-family-out", _f(lofo["model"]["mae"]), _f(lofo["model"]["rmse"]),
                   _f(lofo["model"]["r2"], 2), str(lofo["model"]["n"]))
@@ -86,21 +91,25 @@ def _anchor_rows(t: Table, a: dict[str, Any] | None) -> None:
     """Rows of the nested Td-anchored Tm evaluation (:mod:`mlglass.models.tm_anchor`), when it ran."""
     if not a or "mae" not in a:
         return
-    for m in ("td_prior_only", "residual", "gated", "gated_td", "capped", "knn_blend", "knn_margin",
-              "ratio_td_prior_only", "ratio_residual", "ratio_gated", "ratio_gated_td", "ratio_capped",
-              "ratio_knn_blend", "ratio_knn_margin"):
+    for m in ("td_prior_only", "residual", "gated", "gated_td", "gated_range", "capped", "knn_blend", "knn_margin",
+              "linear", "ratio_td_prior_only", "ratio_residual", "ratio_gated", "ratio_gated_td", "ratio_gated_range",
+              "ratio_capped", "ratio_knn_blend", "ratio_knn_margin", "ratio_linear"):
         if m in a["mae"]:
             t.add_row(f"{m} (Td-anchored, nested; ZIF {_f(a['zif_mae'].get(m), 0)}, others "
                       f"{_f(a['other_mae'].get(m), 0)})", f"{_f(a['mae'][m])} ± {_f(a['mae_std'].get(m))}", "-", "-",
                       str(a.get("n", "")))
     # the shipped interval of the shipped head: Tm Mondrian by domain bin, Tg through the ratio range
-    cov = (a.get("coverage") or {}).get("gated_td|mondrian") or (a.get("coverage") or {}).get(
-        "ratio_gated_td|propagated")
-    if cov:
-        bins = "; ".join(f"{b} n={v['n']} {_pct(v['coverage'])} ({_f(v['width_c'], 0)} °C)"
-                         for b, v in cov.items() if v.get("n"))
-        t.add_row(f"gated_td interval, nested coverage (nominal {_pct(a.get('coverage_nominal'))}): {bins}",
-                  "-", "-", "-", str(a.get("n", "")))
+    from mlglass.models.tm_anchor import ANCHOR_KIND
+
+    coverage = a.get("coverage") or {}
+    for kind in dict.fromkeys((ANCHOR_KIND or "gated_td", "gated_td")):
+        cov = coverage.get(f"{kind}|mondrian") or coverage.get(f"ratio_{kind}|propagated")
+        if cov:
+            bins = "; ".join(f"{b} n={v['n']} {_pct(v['coverage'])} ({_f(v['width_c'], 0)} °C)"
+                             for b, v in cov.items() if v.get("n"))
+            t.add_row(f"{kind} interval, nested coverage (nominal {_pct(a.get('coverage_nominal'))}): {bins}",
+                      "-", "-", "-", str(a.get("n", "")))
+            break
 
 
 def thermal_tables(th: dict[str, Any] | None) -> list[Table]:

@@ -157,18 +157,21 @@ def test_bundle_anchor_follows_td_row_and_survives_save_load(anchored, tmp_path)
 
 
 def test_bundled_tm_is_anchored_on_td_outside_the_domain() -> None:
-    """The shipped Tm: the boosted model for ZIF-62 (``in``), Td_hat for out-of-domain chemistry; Tg < Tm < Td.
+    """The shipped Tm: the boosted model for ZIF-62 (``in``), the Td-anchored head for out-of-domain chemistry.
 
     ZIF-62 melts (437 degC) below its measured Td (550 degC, ``datasets/glasses.csv``); the shipped Tm
     keeps that order when the measured Td is given. (It is *not* below the ``td_row`` Td_hat of
     ZIF-62, 354 degC: the Td head underestimates this ZIF's decomposition, see models/README.md.)
+    Outside the domain the Tm is the anchored head's (``gated_range``: Td_hat + offset + residual trees,
+    or Td_hat itself above every training Tm; ``gated_td``: Td_hat).
     """
     from mlglass.models.predictor import GlassPredictor
 
     p = GlassPredictor.default()
     if "tm_anchor" not in p.metadata:
         pytest.skip("the bundled models carry no Td-anchored Tm head")
-    assert p.metadata["tm_anchor"]["kind"] == tm_anchor.ANCHOR_KIND
+    state = p.metadata["tm_anchor"]
+    assert state["kind"] == tm_anchor.ANCHOR_KIND
     frame = pd.DataFrame([
         {"id": "zif62", "formula": "Zn(Im)1.75(bIm)0.25", "dimensionality": 3, "td_c": 550.0},
         {"id": "ca_formate", "metal": "Ca", "ligands": "[O-]C=O:2"},
@@ -184,7 +187,12 @@ def test_bundled_tm_is_anchored_on_td_outside_the_domain() -> None:
     assert zif["tm_c"] == pytest.approx(float(p.heads["tm"].predict(X[:1])[0]), rel=1e-5)
     far = out.loc[["ca_formate", "pb_im2"]]
     assert (far["tm_domain"] == "out").all() and (far["td_source"] == "table row").all()
-    np.testing.assert_allclose(far["tm_c"], far["td_c"], rtol=1e-5)  # anchored: Tm_hat = Td_hat
+    td_hat = far["td_c"].to_numpy()
+    booster = p.heads["tm_anchor"].booster if "tm_anchor" in p.heads else None
+    expected = ResidualTm.from_dict(state["residual"], booster).predict(X[1:], td_hat)
+    if state["kind"] == "gated_range":
+        expected = tm_anchor.range_anchor(expected, td_hat, state["tm_train_max_c"])
+    np.testing.assert_allclose(far["tm_c"], expected, rtol=1e-5)
     assert (out["tg_c"] < out["tm_c"]).all()
     assert ((out["tm_lo_c"] < out["tm_c"]) & (out["tm_c"] < out["tm_hi_c"])).all()
 
@@ -207,6 +215,42 @@ def test_gated_td_uses_the_model_in_the_domain_and_td_hat_outside() -> None:
     assert np.all(tg < tm) and np.all(q_tg < q_tm)
     wide = tm_anchor.predict_anchor(state, head, td_hat, np.zeros((3, 2)), model, bins, 0.95)[1]
     assert np.all(wide >= q_tm)
+
+
+def test_gated_range_keeps_td_hat_only_above_every_training_tm() -> None:
+    """``gated_range``: the model in the domain; outside, Td_hat + offset unless Td_hat tops every training Tm."""
+    np.testing.assert_allclose(tm_anchor.range_anchor(np.array([200.0, 390.0]), np.array([300.0, 490.0]), 450.0),
+                               [200.0, 490.0])
+    np.testing.assert_allclose(  # per-row maxima, as in the inner CV
+        tm_anchor.range_anchor(np.array([200.0, 200.0]), np.array([300.0, 300.0]), np.array([250.0, 350.0])),
+        [300.0, 200.0])
+    res = np.abs(np.random.default_rng(4).normal(0, 50, 40))
+    cal = {"residuals_c": res.tolist(), "bins": ["out"] * 40}
+    state = {"kind": "gated_range", "tg_tm_ratio": 0.8, "min_bin": 8, "tm_train_max_c": 450.0,
+             "tm_calibration": cal, "tg_calibration": cal}
+    head = ResidualTm({"n_estimators": 0})
+    head.offset_ = -100.0
+    td_hat = np.array([400.0, 300.0, 500.0, 500.0])
+    model = np.full(4, 250.0)
+    bins = np.array(["in", "out", "out", "near"], dtype=object)
+    tm = tm_anchor.predict_anchor(state, head, td_hat, np.zeros((4, 2)), model, bins, 0.8)[0]
+    np.testing.assert_allclose(tm, [250.0, 200.0, 500.0, 250.0])
+
+
+def test_nested_gated_range_uses_each_inner_fold_maximum() -> None:
+    """The inner out-of-fold Tm of ``gated_range`` (its interval residuals) uses the inner training maximum."""
+    sets, tX, ttd, tkeys, melter, gkeys = _synthetic(seed=2)
+    res = evaluate_tm_anchor(sets, LABELS, {}, tX, ttd, tkeys, melter, gkeys, n_splits=4, n_repeats=1,
+                             td_params={"n_estimators": 50}, targets=("tm",))
+    assert "gated_range" in res["tm"]["mae"] and "gated_range|mondrian" in res["tm"]["coverage"]
+    s = sets["tm"]
+    inner = tm_anchor.inner_cv(s.X, s.y, s.groups, s.y + 80, LABELS, [(frozenset(), frozenset())] * len(s.y),
+                               n_splits=4)
+    from sklearn.model_selection import GroupKFold
+
+    for tr, te in GroupKFold(n_splits=4, shuffle=True, random_state=0).split(s.X, s.y, s.groups):
+        np.testing.assert_allclose(inner.train_max[te], s.y[tr].max())
+    assert inner.train_max.min() < s.y.max()  # the fold holding the hottest group sees a lower maximum
 
 
 def test_evaluate_table_shows_the_anchored_rows() -> None:

@@ -18,6 +18,9 @@ Protocol
 * Baselines run on exactly the same folds: training mean, family mean, ridge
   regression on the same descriptors, and for Tg the Kauzmann rule
   Tg = 2/3 Tm (kelvin) with the *measured* Tm (rows that have one).
+* A diagnostic, not a method: the label-range bound (:func:`label_range_bound`), the
+  smallest MAE that *any* predictor confined to the training fold's label range could reach
+  on the same folds (kNN, family means, forests and blends of them are so confined).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from sklearn.preprocessing import StandardScaler
 from mlglass.models.boosting import make_estimator
 from mlglass.models.training_sets import TrainingSet
 
-__all__ = ["evaluate_all", "evaluate_regression", "evaluate_classification", "regression_metrics"]
+__all__ = ["evaluate_all", "evaluate_regression", "evaluate_classification", "label_range_bound",
+           "regression_metrics"]
 
 _K = 273.15
 
@@ -50,6 +54,21 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         return {"mae": math.nan, "rmse": math.nan, "r2": math.nan, "n": 0}
     return {"mae": float(mean_absolute_error(y, pred)), "rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
             "r2": float(r2_score(y, pred)) if len(y) > 1 else math.nan, "n": int(len(y))}
+
+
+def label_range_bound(y_train: np.ndarray, y_test: np.ndarray) -> np.ndarray:
+    """Smallest absolute error (same unit as ``y``) of any prediction inside ``[min, max]`` of ``y_train``.
+
+    It reads the held-out labels, so it is a bound, never a method: a model whose predictions
+    never leave the range of its training labels (a kNN or group mean, a random forest, any
+    convex blend of them; boosted trees, which sum shrunken leaf means, in practice) errs on a
+    held-out row by at least this much. Zero for rows inside the range.
+    """
+    y_train, y_test = np.asarray(y_train, float), np.asarray(y_test, float)
+    if len(y_train) == 0:
+        return np.full(len(y_test), np.nan)
+    lo, hi = float(np.min(y_train)), float(np.max(y_train))
+    return np.maximum(0.0, np.maximum(lo - y_test, y_test - hi))
 
 
 def _ridge() -> Any:
@@ -87,7 +106,7 @@ def evaluate_regression(ts: TrainingSet, *, params: dict[str, Any] | None = None
     if tm_measured is not None:
         methods["kauzmann"] = []
         methods["model_on_kauzmann_rows"] = []
-    coverages, widths = [], []
+    coverages, widths, bound_maes, n_outside = [], [], [], []
     bin_hits: dict[str, list[float]] = {"in": [], "near": [], "out": []}
     bin_widths: dict[str, list[float]] = {"in": [], "near": [], "out": []}
     chem = _chemistry(ts)
@@ -96,7 +115,9 @@ def evaluate_regression(ts: TrainingSet, *, params: dict[str, Any] | None = None
         preds = {m: np.full(len(y), np.nan) for m in methods}
         lo = np.full(len(y), np.nan)
         hi = np.full(len(y), np.nan)
+        bound = np.full(len(y), np.nan)
         for tr, te in _folds(ts, n_splits, seed + r, classify=False):
+            bound[te] = label_range_bound(y[tr], y[te])
             est = make_estimator("regressor", coverage=coverage, random_state=seed, **params)
             est.fit(ts.X[tr], y[tr], groups=ts.groups[tr])
             p, l_, h_ = est.predict_interval(ts.X[te], coverage)
@@ -117,6 +138,8 @@ def evaluate_regression(ts: TrainingSet, *, params: dict[str, Any] | None = None
             preds["model_on_kauzmann_rows"] = np.where(np.isfinite(tm_measured), preds["model"], np.nan)
         for m in methods:
             methods[m].append(regression_metrics(y, preds[m]))
+        bound_maes.append(float(np.mean(bound)))
+        n_outside.append(int(np.sum(bound > 0)))
         inside = (y >= lo) & (y <= hi)
         coverages.append(float(inside.mean()))
         widths.append(float(np.mean(hi - lo)))
@@ -126,7 +149,10 @@ def evaluate_regression(ts: TrainingSet, *, params: dict[str, Any] | None = None
     out: dict[str, Any] = {"n": int(len(y)), "n_series": int(len(np.unique(ts.groups))), "excluded": ts.excluded,
                            "methods": {m: _summarise(v) for m, v in methods.items()},
                            "coverage_nominal": coverage, "coverage": float(np.mean(coverages)),
-                           "width_c": float(np.mean(widths)), "oof": oof_first}
+                           "width_c": float(np.mean(widths)), "oof": oof_first,
+                           "label_range_bound": {"mae": float(np.mean(bound_maes)),
+                                                 "mae_std": float(np.std(bound_maes)),
+                                                 "n_outside_range": float(np.mean(n_outside))}}
     all_hits = [h for v in bin_hits.values() for h in v]
     all_w = [w for v in bin_widths.values() for w in v]
     out["coverage_domain_adaptive"] = float(np.mean(all_hits)) if all_hits else math.nan
@@ -170,7 +196,8 @@ def _lofo_regression(ts: TrainingSet, params: dict[str, Any], seed: int) -> dict
     base = np.full(len(ts.y), np.nan)
     per_family = {}
     for tr, te in LeaveOneGroupOut().split(ts.X, ts.y, ts.families):
-        est = make_estimator("regressor", calibration_folds=0, random_state=seed, **params).fit(ts.X[tr], ts.y[tr])
+        est = make_estimator("regressor", **{"random_state": seed, **params, "calibration_folds": 0})
+        est.fit(ts.X[tr], ts.y[tr])
         pred[te] = est.predict(ts.X[te])
         base[te] = ts.y[tr].mean()
         fam = ts.families[te][0]

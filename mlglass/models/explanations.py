@@ -5,9 +5,11 @@ Functions of a :class:`~mlglass.models.predictor.GlassPredictor` (``predictor``)
 (the screen's top rows, from the descriptors of the one prediction pass).
 
 Explanations follow the model that produced the number: with a Td-anchored Tm head
-(:mod:`mlglass.models.tm_anchor`), a row whose Tm is the predicted Td of the ``td_row`` head
-(``gated_td`` outside the ``in``/``near`` bins of the Tm domain) is explained by that head's
-contributions, prefixed ``Td-anchored:``; a row inside the domain by the boosted Tm model.
+(:mod:`mlglass.models.tm_anchor`), a row whose Tm comes from the predicted Td of the ``td_row``
+head (outside the ``in``/``near`` bins of the Tm domain) is explained by that head's
+contributions plus those of the residual trees when the anchor has them
+(:func:`anchored_contributions`), prefixed ``Td-anchored:``; a row inside the domain by the
+boosted Tm model.
 ``tg_top_features`` explains Tg the same way: through ``Tg = r * Tm`` (kelvin) each Tm
 contribution scales by ``r`` (prefix ``Tg = r*Tm:``); without the anchor, the direct Tg model.
 """
@@ -22,8 +24,8 @@ import pandas as pd
 from mlglass.models.decomposition_view import struct_rows, structure_only_rows
 from mlglass.thermal import GRAPH_COLUMNS, STRUCT_COLUMNS
 
-__all__ = ["ANCHOR_PREFIX", "TG_RATIO_PREFIX", "anchored_rows", "explanation_columns", "explain_head", "explain_td",
-           "explain_tm_tg"]
+__all__ = ["ANCHOR_PREFIX", "TG_RATIO_PREFIX", "anchored_contributions", "anchored_rows", "explanation_columns",
+           "explain_head", "explain_td", "explain_tm_tg"]
 
 #: Prefix of a Tm explanation whose number is the ``td_row`` head's predicted Td.
 ANCHOR_PREFIX = "Td-anchored: "
@@ -74,17 +76,15 @@ def explain_td(predictor: Any, table: np.ndarray, index: np.ndarray, frame: pd.D
 
 
 def anchored_rows(predictor: Any, X: np.ndarray, tm_domain: np.ndarray | None) -> np.ndarray:
-    """True for rows whose bundled Tm is the ``td_row`` head's Td (Td-anchored), as the predictor decides it.
+    """True for rows whose bundled Tm comes from the Td-anchored head, as the predictor decides it.
 
-    ``X`` holds one descriptor row per output row. Only kind ``gated_td`` (and ``residual`` or
-    ``gated`` without residual trees) has a Tm equal to a Td prediction plus a constant.
+    ``X`` holds one descriptor row per output row: every row for kind ``residual``, the rows
+    outside the ``in``/``near`` bins of the Tm domain for the gated kinds.
     """
     state = predictor.metadata.get("tm_anchor")
     n = len(X)
     if not state or "td_row" not in predictor.heads or n == 0:
         return np.zeros(n, bool)
-    if state.get("kind") != "gated_td" and (state.get("residual") or {}).get("has_trees", False):
-        return np.zeros(n, bool)  # Td_hat + offset + trees: not one head's contributions
     if state.get("kind") == "residual":
         return np.ones(n, bool)
     bins = tm_domain
@@ -96,6 +96,25 @@ def anchored_rows(predictor: Any, X: np.ndarray, tm_domain: np.ndarray | None) -
     return ~np.isin(np.asarray(bins).astype(str), ["in", "near"])
 
 
+def anchored_contributions(predictor: Any, X: np.ndarray) -> np.ndarray:
+    """Per-feature contributions (degC) to the anchored Tm of rows ``X`` (no bias column).
+
+    The anchored Tm is ``Td_hat + offset + trees(x)`` (:class:`mlglass.models.tm_anchor.ResidualTm`),
+    so its contributions are the ``td_row`` head's plus the residual trees' (both additive in the
+    same descriptors); ``gated_td`` has no trees, and ``gated_range`` drops them where Td_hat
+    itself is the Tm (:func:`mlglass.models.tm_anchor.range_anchor`).
+    """
+    state = predictor.metadata.get("tm_anchor") or {}
+    contrib = _contributions(predictor, X, "td_row")
+    if state.get("kind") == "gated_td" or "tm_anchor" not in predictor.heads:
+        return contrib
+    trees = _contributions(predictor, X, "tm_anchor")
+    if state.get("kind") == "gated_range":
+        td_hat = predictor.heads["td_row"].predict(np.asarray(X, np.float32))
+        trees[td_hat > float(state["tm_train_max_c"])] = 0.0
+    return contrib + trees
+
+
 def explain_tm_tg(predictor: Any, table: np.ndarray, index: np.ndarray, top: int,
                   tm_domain: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``tm_top_features`` and ``tg_top_features`` of the model that produced each row's number (degC)."""
@@ -103,8 +122,7 @@ def explain_tm_tg(predictor: Any, table: np.ndarray, index: np.ndarray, top: int
     tm_contrib = _contributions(predictor, table, "tm")
     rows = anchored_rows(predictor, table[index], tm_domain)
     if rows.any():
-        td_contrib = _contributions(predictor, table, "td_row")
-        per_row = np.where(rows[:, None], td_contrib[index], tm_contrib[index])
+        per_row = np.where(rows[:, None], anchored_contributions(predictor, table)[index], tm_contrib[index])
     else:
         per_row = tm_contrib[index]
     empty = ~np.isfinite(table[index]).any(axis=1) if len(index) else np.zeros(0, bool)

@@ -11,8 +11,10 @@ Physical coupling (documented choices)
   checks after the cap), with the upper bound at most ``r_max`` times the upper
   Tm bound.
 * **Td-anchored Tm (bundles with ``tm_anchor`` metadata).** Outside the Tm domain's
-  ``in``/``near`` bins Tm is the ``td_row`` predicted Td, and Tg = r * Tm (kelvin), with
-  Mondrian conformal intervals per domain bin (:mod:`mlglass.models.tm_anchor`).
+  ``in``/``near`` bins Tm comes from the ``td_row`` predicted Td: Td_hat + offset + residual
+  trees (kind ``gated_range``; Td_hat itself where it exceeds every training Tm, and always for
+  ``gated_td`` bundles), and Tg = r * Tm (kelvin), with Mondrian conformal intervals per domain
+  bin (:mod:`mlglass.models.tm_anchor`).
 * **Applicability domain.** ``tm_domain`` / ``tg_domain`` (``in``, ``near``, ``out``)
   and ``domain`` (the worse of the two) come from
   :class:`mlglass.models.domain.ApplicabilityDomain`; the Tm and Tg intervals are

@@ -23,20 +23,23 @@ from mlglass.models.tm_anchor import (
     InnerCV,
     ResidualTm,
     _bins,
+    _splitter,
     inner_cv,
     mondrian_quantiles,
+    range_anchor,
 )
 from mlglass.models.tm_knn import KNN_K_GRID, KNN_KINDS, KNN_W_GRID, knn_combine, knn_mean
+from mlglass.models.tm_linear import LINEAR_ALPHA_GRID, LINEAR_W_GRID, SignedLinearTm
 
-__all__ = ["CANDIDATES", "DELTA_GRID", "RATIO_LEVELS", "choose_delta", "choose_knn", "choose_ratio_level",
-           "evaluate_tm_anchor", "evaluate_anchor_tables"]
+__all__ = ["CANDIDATES", "DELTA_GRID", "RATIO_LEVELS", "choose_delta", "choose_knn", "choose_linear",
+           "choose_ratio_level", "evaluate_tm_anchor", "evaluate_anchor_tables"]
 
 #: Inner-CV grid of the margin (degC) below Td_hat of the ``capped`` candidate.
 DELTA_GRID = tuple(float(d) for d in range(0, 201, 25))
 
 
 #: Candidates scored by :func:`evaluate_tm_anchor` besides the baselines.
-CANDIDATES = ("residual", "gated", "gated_td", "capped", *KNN_KINDS)
+CANDIDATES = ("residual", "gated", "gated_td", "gated_range", "capped", *KNN_KINDS, "linear")
 
 
 def choose_knn(kind: str, inner: InnerCV, near_in: np.ndarray, td_hat: np.ndarray, y: np.ndarray
@@ -55,6 +58,32 @@ def choose_knn(kind: str, inner: InnerCV, near_in: np.ndarray, td_hat: np.ndarra
             if mae < best_mae - 1e-9:
                 best, best_mae = (k, w), mae
     return best
+
+
+def choose_linear(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat: np.ndarray, labels: Sequence[str],
+                  model_oof: np.ndarray, near_in: np.ndarray, *, n_splits: int, seed: int
+                  ) -> tuple[float, float, np.ndarray]:
+    """``(alpha, w, oof)`` of the gated linear candidate chosen by the inner grouped CV.
+
+    Outside ``in``/``near`` the candidate is ``w * linear + (1 - w) * Td_hat``
+    (:class:`mlglass.models.tm_linear.SignedLinearTm`); ``oof`` is its inner out-of-fold Tm
+    (degC) at the chosen setting. The splitter is the one of :func:`mlglass.models.tm_anchor.inner_cv`.
+    Ties keep the first grid point (``LINEAR_ALPHA_GRID`` then ``LINEAR_W_GRID`` order).
+    """
+    lin = {a: np.full(len(y), np.nan) for a in LINEAR_ALPHA_GRID}
+    split = _splitter(groups, n_splits, seed)
+    for tr, te in split.split(X, y, groups) if split is not None else ():
+        for a in LINEAR_ALPHA_GRID:
+            lin[a][te] = SignedLinearTm(labels, a).fit(X[tr], y[tr], td_hat[tr]).predict(X[te], td_hat[te])
+    best, best_mae, best_oof = (LINEAR_ALPHA_GRID[0], 0.0), math.inf, np.where(near_in, model_oof, td_hat)
+    for a in LINEAR_ALPHA_GRID:
+        for w in LINEAR_W_GRID:
+            p = np.where(near_in, model_oof, np.where(np.isfinite(lin[a]), w * lin[a] + (1 - w) * td_hat, td_hat))
+            ok = np.isfinite(p)
+            mae = float(np.mean(np.abs(p[ok] - y[ok]))) if ok.any() else math.inf
+            if mae < best_mae - 1e-9:
+                best, best_mae, best_oof = (a, w), mae, p
+    return best[0], best[1], best_oof
 
 
 def choose_delta(model_oof: np.ndarray, td_hat: np.ndarray, y: np.ndarray,
@@ -117,10 +146,12 @@ def _fold_tm_candidates(tm: Any, tm_tr: np.ndarray, X_te: np.ndarray, chem_tm: S
     near_te, near_in = np.isin(bins_te, ["in", "near"]), np.isin(bins_in, ["in", "near"])
     r_in = inner.residual[k_best]
     te = {"model": m_te, "td_prior_only": td_te, "residual": r_te, "gated": np.where(near_te, m_te, r_te),
-          "gated_td": np.where(near_te, m_te, td_te), "capped": np.minimum(m_te, td_te - delta)}
+          "gated_td": np.where(near_te, m_te, td_te), "capped": np.minimum(m_te, td_te - delta),
+          "gated_range": np.where(near_te, m_te, range_anchor(r_te, td_te, float(np.max(y))))}
     oof = {"model": inner.model, "td_prior_only": td_tr, "residual": r_in,
            "gated": np.where(near_in, inner.model, r_in), "gated_td": np.where(near_in, inner.model, td_tr),
-           "capped": np.minimum(inner.model, td_tr - delta)}
+           "capped": np.minimum(inner.model, td_tr - delta),
+           "gated_range": np.where(near_in, inner.model, range_anchor(r_in, td_tr, inner.train_max))}
     knn_choice: dict[str, tuple[int, float]] = {}
     for kind in KNN_KINDS:  # (k, w) from the inner CV; the kNN of the test rows uses every training compound
         k, w = knn_choice[kind] = choose_knn(kind, inner, near_in, td_tr, y)
@@ -128,8 +159,13 @@ def _fold_tm_candidates(tm: Any, tm_tr: np.ndarray, X_te: np.ndarray, chem_tm: S
         te[kind] = np.where(near_te, m_te, knn_combine(kind, td_te, knn_mean(X, tgt, X_te, labels, k), w))
         knn_in = inner.knn_tm[k] if kind == "knn_blend" else inner.knn_margin[k]
         oof[kind] = np.where(near_in, inner.model, knn_combine(kind, td_tr, knn_in, w))
+    alpha, w, oof["linear"] = choose_linear(X, y, g, td_tr, labels, inner.model, near_in, n_splits=n_splits,
+                                            seed=seed)
+    linear = SignedLinearTm(labels, alpha).fit(X, y, td_tr)
+    te["linear"] = np.where(near_te, m_te, w * linear.predict(X_te, td_te) + (1 - w) * td_te)
     return {"te": te, "oof": oof, "bins_te": bins_te, "bins_in": bins_in, "residual_params": RESIDUAL_GRID[k_best],
-            "residual_offset_c": resid.offset_, "delta_c": delta, "knn": knn_choice}
+            "residual_offset_c": resid.offset_, "delta_c": delta, "knn": knn_choice,
+            "linear": {"alpha": alpha, "w": w, "effects_c": linear.effects()}}
 
 
 def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Sequence[tuple] | None],
@@ -185,7 +221,7 @@ def evaluate_tm_anchor(sets: dict, labels: list[str], chemistry: Mapping[str, Se
                                            seed=seed, n_splits=n_splits, coverage=coverage)
                 choices.append({"repeat": r, "residual_params": fold["residual_params"],
                                 "residual_offset_c": fold["residual_offset_c"], "delta_c": fold["delta_c"],
-                                "knn": fold["knn"]})
+                                "knn": fold["knn"], "linear": fold["linear"]})
                 bins_te = fold["bins_te"]
                 for b in DOMAIN_BINS:
                     bin_count[b] += int((bins_te == b).sum())
