@@ -71,9 +71,9 @@ class SignedLinearTm:
     def fit(self, X: np.ndarray, y: np.ndarray, td_hat: np.ndarray) -> SignedLinearTm:
         """Fit on descriptors ``X``, measured Tm ``y`` and predicted Td ``td_hat`` (degC)."""
         raw = np.column_stack([np.asarray(td_hat, float), np.asarray(X, float)[:, self.columns]]) * self.signs
-        with np.errstate(all="ignore"):
-            fill = np.nanmedian(np.where(np.isfinite(raw), raw, np.nan), axis=0) if len(raw) else raw[:0].sum(0)
-        self.fill_ = np.where(np.isfinite(fill), fill, 0.0)
+        finite = np.isfinite(raw)
+        fill = np.array([np.median(raw[finite[:, j], j]) if finite[:, j].any() else 0.0 for j in range(raw.shape[1])])
+        self.fill_ = fill  # training median per input; 0 for an input never measured
         A = self._inputs(X, td_hat)
         self.center_ = A.mean(axis=0)
         scale = A.std(axis=0)
