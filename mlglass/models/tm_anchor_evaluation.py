@@ -42,6 +42,12 @@ DELTA_GRID = tuple(float(d) for d in range(0, 201, 25))
 CANDIDATES = ("residual", "gated", "gated_td", "gated_range", "capped", *KNN_KINDS, "linear")
 
 
+def _mae(p: np.ndarray, y: np.ndarray) -> float:
+    """MAE (degC) over the rows where ``p`` is finite (inf when none is)."""
+    ok = np.isfinite(p)
+    return float(np.mean(np.abs(p[ok] - y[ok]))) if ok.any() else math.inf
+
+
 def choose_knn(kind: str, inner: InnerCV, near_in: np.ndarray, td_hat: np.ndarray, y: np.ndarray
                ) -> tuple[int, float]:
     """``(k, w)`` minimising the inner MAE of the gated kNN candidate ``kind`` (model in ``in``/``near``).
@@ -52,9 +58,7 @@ def choose_knn(kind: str, inner: InnerCV, near_in: np.ndarray, td_hat: np.ndarra
     for k in KNN_K_GRID:
         knn = inner.knn_tm[k] if kind == "knn_blend" else inner.knn_margin[k]
         for w in KNN_W_GRID:
-            p = np.where(near_in, inner.model, knn_combine(kind, td_hat, knn, w))
-            ok = np.isfinite(p)
-            mae = float(np.mean(np.abs(p[ok] - y[ok]))) if ok.any() else math.inf
+            mae = _mae(np.where(near_in, inner.model, knn_combine(kind, td_hat, knn, w)), y)
             if mae < best_mae - 1e-9:
                 best, best_mae = (k, w), mae
     return best
@@ -79,8 +83,7 @@ def choose_linear(X: np.ndarray, y: np.ndarray, groups: np.ndarray, td_hat: np.n
     for a in LINEAR_ALPHA_GRID:
         for w in LINEAR_W_GRID:
             p = np.where(near_in, model_oof, np.where(np.isfinite(lin[a]), w * lin[a] + (1 - w) * td_hat, td_hat))
-            ok = np.isfinite(p)
-            mae = float(np.mean(np.abs(p[ok] - y[ok]))) if ok.any() else math.inf
+            mae = _mae(p, y)
             if mae < best_mae - 1e-9:
                 best, best_mae, best_oof = (a, w), mae, p
     return best[0], best[1], best_oof

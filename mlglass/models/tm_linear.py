@@ -64,17 +64,22 @@ class SignedLinearTm:
         self.alpha = float(alpha)
         self.signs = np.array([1.0, *(TM_DIRECTIONS[k] for k in self.used)])
 
+    def _signed(self, X: np.ndarray, td_hat: np.ndarray) -> np.ndarray:
+        """``[td_hat, used descriptors]`` times their signs (NaN where not measured)."""
+        return np.column_stack([np.asarray(td_hat, float), np.asarray(X, float)[:, self.columns]]) * self.signs
+
     def _inputs(self, X: np.ndarray, td_hat: np.ndarray) -> np.ndarray:
-        A = np.column_stack([np.asarray(td_hat, float), np.asarray(X, float)[:, self.columns]]) * self.signs
+        A = self._signed(X, td_hat)
         return np.where(np.isfinite(A), A, self.fill_)
 
     def fit(self, X: np.ndarray, y: np.ndarray, td_hat: np.ndarray) -> SignedLinearTm:
         """Fit on descriptors ``X``, measured Tm ``y`` and predicted Td ``td_hat`` (degC)."""
-        raw = np.column_stack([np.asarray(td_hat, float), np.asarray(X, float)[:, self.columns]]) * self.signs
+        raw = self._signed(X, td_hat)
         finite = np.isfinite(raw)
-        fill = np.array([np.median(raw[finite[:, j], j]) if finite[:, j].any() else 0.0 for j in range(raw.shape[1])])
-        self.fill_ = fill  # training median per input; 0 for an input never measured
-        A = self._inputs(X, td_hat)
+        # training median per input; 0 for an input never measured
+        self.fill_ = np.array([np.median(raw[finite[:, j], j]) if finite[:, j].any() else 0.0
+                               for j in range(raw.shape[1])])
+        A = np.where(finite, raw, self.fill_)
         self.center_ = A.mean(axis=0)
         scale = A.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
